@@ -1,0 +1,19 @@
+// The checker: AST to checked module. It runs the static pass (resolve), then
+// evaluates every declaration: property values against their schema, and
+// every model that can be instantiated into a graph with shapes and costs.
+#pragma once
+
+#include <memory>
+
+#include "compiler/module.hpp"
+
+namespace dlc::compiler {
+
+std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags);
+
+// The whole front end for one file: load (with imports), parse, check.
+std::unique_ptr<CheckedModule> compile_file(const std::string& path, lang::Diagnostics& diags);
+// The same for source text in memory (tests).
+std::unique_ptr<CheckedModule> compile_text(const std::string& name, std::string text, lang::Diagnostics& diags);
+
+}  // namespace dlc::compiler

@@ -1,0 +1,238 @@
+#include "compiler/loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "compiler/embedded_specs.hpp"
+#include "lang/parser.hpp"
+
+namespace dlc::compiler {
+
+namespace fs = std::filesystem;
+using lang::Diagnostics;
+using lang::FileId;
+using lang::SourceRange;
+
+namespace {
+
+constexpr std::uintmax_t kMaxFileSize = 64u << 20;  // offsets are 32-bit; be generous but finite
+constexpr const char* kStdPrefix = "<std>/";
+
+std::string module_to_path(const std::string& module) {
+  std::string p = module;
+  std::replace(p.begin(), p.end(), '.', '/');
+  return p + ".dlc";
+}
+
+const EmbeddedFile* find_embedded(const std::string& relative) {
+  for (const EmbeddedFile& f : embedded_specs())
+    if (f.path == relative) return &f;
+  return nullptr;
+}
+
+// Reads a whole file, or returns false with a reason.
+bool read_file(const std::string& path, std::string& text, std::string& why) {
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    why = "no such file";
+    return false;
+  }
+  if (fs::is_directory(st)) {
+    why = "is a directory, not a file";
+    return false;
+  }
+  if (!fs::is_regular_file(st)) {
+    why = "not a regular file";
+    return false;
+  }
+  std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxFileSize) {
+    why = fmt::format("file is too large ({} bytes; the limit is {} bytes)", size, kMaxFileSize);
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    why = "read error";
+    return false;
+  }
+  text = std::move(ss).str();
+  if (text.size() > kMaxFileSize) {
+    why = "file is too large";
+    return false;
+  }
+  return true;
+}
+
+class Loader {
+ public:
+  Loader(Program& p, Diagnostics& d) : program_(p), diags_(d) {}
+
+  // Adds a file, parses it and follows its imports. `key` identifies the file
+  // (canonical path or "std:<module>").
+  void add(const std::string& key, const std::string& name, const std::string& path,
+           const std::string& module, std::string text) {
+    FileId id = program_.sources.add(name, path, module, std::move(text));
+    keys_[key] = id;
+    std::size_t errors_before = diags_.error_count();
+    lang::ast::File file = lang::parse(id, program_.sources.file(id).text, diags_);
+    if (diags_.error_count() > errors_before) program_.syntax_ok = false;
+    std::size_t index = program_.files.size();
+    program_.files.push_back(std::move(file));
+    state_[id] = State::visiting;
+    stack_.push_back(id);
+    // Imports are followed in order; the vector may grow, so index by position.
+    for (std::size_t i = 0; i < program_.files[index].imports.size(); ++i) {
+      lang::ast::Import imp = copy_import(program_.files[index].imports[i]);
+      follow(id, imp);
+    }
+    stack_.pop_back();
+    state_[id] = State::done;
+  }
+
+  Program& program_;
+  Diagnostics& diags_;
+
+ private:
+  enum class State { visiting, done };
+  std::map<std::string, FileId> keys_;
+  std::map<FileId, State> state_;
+  std::vector<FileId> stack_;
+  std::map<FileId, SourceRange> imported_at_;  // the import that first loaded each file
+
+  static lang::ast::Import copy_import(const lang::ast::Import& i) { return i; }
+
+  // Notes "imported from here" up the chain of imports that led to `file`.
+  void add_chain(lang::Diagnostic& d, FileId file) {
+    for (FileId f = file; imported_at_.count(f);) {
+      SourceRange at = imported_at_[f];
+      d.notes.push_back({at, fmt::format("'{}' imported from here", program_.sources.file(f).name)});
+      f = at.file;
+    }
+  }
+
+  void follow(FileId from, const lang::ast::Import& imp) {
+    const lang::SourceFile& src = program_.sources.file(from);
+    std::string key, name, path, module, text, why;
+    bool found = false;
+    if (!imp.module.empty() && imp.module.starts_with("std.")) {
+      module = imp.module;
+      key = "std:" + module;
+      name = kStdPrefix + module_to_path(module).substr(4);
+      if (keys_.count(key)) return cycle_or_done(imp, keys_[key]);
+      if (const EmbeddedFile* f = find_embedded(module_to_path(module))) {
+        text = std::string(f->text);
+        found = true;
+      } else {
+        auto& d = diags_.error(imp.target_range,
+                               fmt::format("no module named '{}' in the standard library", module));
+        std::string close = lang::closest_match(module, standard_modules());
+        if (!close.empty()) d.notes.push_back({{}, fmt::format("did you mean '{}'?", close)});
+        add_chain(d, from);
+        return;
+      }
+    } else {
+      std::string relative = imp.path.empty() ? module_to_path(imp.module) : imp.path;
+      if (!src.module.empty() || src.path.empty()) {
+        // Inside the standard library (or in-memory text): relative to its folder.
+        std::string dir = src.module.empty() ? "" : module_to_path(src.module);
+        dir = dir.substr(0, dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/') + 1);
+        std::string rel = fs::path(dir + relative).lexically_normal().generic_string();
+        key = "std:" + rel;
+        name = kStdPrefix + rel.substr(rel.starts_with("std/") ? 4 : 0);
+        if (keys_.count(key)) return cycle_or_done(imp, keys_[key]);
+        if (const EmbeddedFile* f = src.module.empty() ? nullptr : find_embedded(rel)) {
+          text = std::string(f->text);
+          module = rel.substr(0, rel.size() - 4);
+          std::replace(module.begin(), module.end(), '/', '.');
+          found = true;
+        } else {
+          why = "no such file";
+        }
+        path = rel;
+      } else {
+        fs::path p = fs::path(src.path).parent_path() / relative;
+        path = p.lexically_normal().generic_string();
+        std::error_code ec;
+        key = fs::weakly_canonical(p, ec).generic_string();
+        if (ec) key = path;
+        name = path;
+        if (keys_.count(key)) return cycle_or_done(imp, keys_[key]);
+        found = read_file(path, text, why);
+      }
+      if (!found) {
+        auto& d = diags_.error(imp.target_range,
+                               imp.path.empty()
+                                   ? fmt::format("cannot find module '{}': '{}': {}", imp.module, path, why)
+                                   : fmt::format("cannot import '{}': {}", path, why));
+        add_chain(d, from);
+        return;
+      }
+    }
+    FileId next = static_cast<FileId>(program_.sources.size());
+    imported_at_[next] = imp.target_range;
+    add(key, name, path, module, std::move(text));
+  }
+
+  void cycle_or_done(const lang::ast::Import& imp, FileId target) {
+    if (state_[target] != State::visiting) return;  // already loaded: nothing to do
+    // The chain from `target` to the importing file, then back to `target`.
+    std::string chain;
+    auto it = std::find(stack_.begin(), stack_.end(), target);
+    for (; it != stack_.end(); ++it) chain += program_.sources.file(*it).name + " -> ";
+    chain += program_.sources.file(target).name;
+    auto& d = diags_.error(imp.target_range, fmt::format("import cycle: {}", chain));
+    for (auto s = std::find(stack_.begin(), stack_.end(), target) + 1; s != stack_.end(); ++s)
+      if (imported_at_.count(*s))
+        d.notes.push_back({imported_at_[*s], fmt::format("'{}' imported here", program_.sources.file(*s).name)});
+  }
+};
+
+}  // namespace
+
+void load_file(Program& program, const std::string& path, Diagnostics& diags) {
+  std::string text, why;
+  if (!read_file(path, text, why)) {
+    // Still a located diagnostic: tools that parse file:line:col keep working.
+    FileId id = program.sources.add(path, path, "", "");
+    diags.error({id, 0, 0}, fmt::format("cannot read '{}': {}", path, why));
+    program.syntax_ok = false;
+    return;
+  }
+  std::error_code ec;
+  std::string key = fs::weakly_canonical(path, ec).generic_string();
+  Loader(program, diags).add(ec ? path : key, path, path, "", std::move(text));
+}
+
+void load_text(Program& program, const std::string& name, std::string text, Diagnostics& diags) {
+  Loader(program, diags).add("mem:" + name, name, "", "", std::move(text));
+}
+
+void load_module(Program& program, const std::string& module, Diagnostics& diags) {
+  std::string text = "import " + module + "\n";
+  Loader(program, diags).add("mem:<command line>", "<command line>", "", "", std::move(text));
+}
+
+std::vector<std::string> standard_modules() {
+  std::vector<std::string> out;
+  for (const EmbeddedFile& f : embedded_specs()) {
+    std::string m(f.path.substr(0, f.path.size() - 4));
+    std::replace(m.begin(), m.end(), '/', '.');
+    out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace dlc::compiler

@@ -1,0 +1,103 @@
+// Lookups in the checked module, and its stable text form (--emit=checked).
+#include "compiler/module.hpp"
+
+#include <fmt/format.h>
+
+namespace dlc::compiler {
+
+const Property* CheckedDecl::find(std::string_view key) const {
+  for (const Property& p : properties)
+    if (p.key == key) return &p;
+  return nullptr;
+}
+
+const ModelGraph* CheckedModule::find_model(std::string_view name) const {
+  for (const ModelGraph& m : models)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const CheckedDecl* CheckedModule::find_decl(std::string_view name) const {
+  for (const CheckedDecl& d : decls)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::string value_string(const Value& v, const ModelGraph* graph) {
+  using K = Value::Kind;
+  switch (v.kind) {
+    case K::poison: return "<invalid>";
+    case K::number:
+      if (v.dim.dimensionless()) return v.integral ? std::to_string(v.integer) : fmt::format("{}", v.number);
+      return fmt::format("{} {}", v.number, v.dim.unit());
+    case K::boolean: return v.boolean ? "true" : "false";
+    case K::string: return fmt::format("\"{}\"", v.text);
+    case K::symbol: return v.text;
+    case K::decl: return v.decl->name.name;
+    case K::replicated: return fmt::format("{} * {}", v.count, v.decl->name.name);
+    case K::tensor:
+      return graph ? fmt::format("tensor {}", shape_string(graph->layers[v.layer].output.shape)) : "tensor";
+    case K::list: {
+      std::string s = "[";
+      for (std::size_t i = 0; i < v.items->size(); ++i) s += (i ? ", " : "") + value_string((*v.items)[i], graph);
+      return s + "]";
+    }
+    case K::call: {
+      std::string s = v.text + "(";
+      for (std::size_t i = 0; i < v.items->size(); ++i) {
+        s += i ? ", " : "";
+        if (!(*v.names)[i].empty()) s += (*v.names)[i] + " = ";
+        s += value_string((*v.items)[i], graph);
+      }
+      return s + ")";
+    }
+    case K::per: return fmt::format("{} per {}", value_string(v.elements()[0], graph), v.text);
+  }
+  return "?";
+}
+
+namespace {
+
+bool in_root(const CheckedModule& m, const lang::ast::Decl* d) {
+  const auto& root = m.program->files.front();
+  for (const auto& decl : root.decls)
+    if (&decl == d) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string dump(const CheckedModule& module, bool all) {
+  std::string out;
+  for (const ModelGraph& g : module.models) {
+    if (!all && !in_root(module, g.origin)) continue;
+    out += fmt::format("model {}{}\n", g.name, g.instantiation.empty() ? "" : " = " + g.instantiation);
+    std::int64_t params = 0, state = 0, fwd = 0, bwd = 0;
+    for (const Layer& l : g.layers) {
+      std::string inputs;
+      for (int i : l.inputs) inputs += (inputs.empty() ? "" : ", ") + g.layers[i].name;
+      out += fmt::format("  {} = {}({}) -> {}{}", l.name, l.op, inputs, dtype_name(l.output.dtype),
+                         shape_string(l.output.shape));
+      if (l.op != "input")
+        out += fmt::format("  params={} state={} macs={}/{}", l.params, l.state, l.macs_forward, l.macs_backward);
+      if (!l.attributes.empty()) out += "  " + l.attributes;
+      out += "\n";
+      params += l.params;
+      state += l.state;
+      fwd += l.macs_forward;
+      bwd += l.macs_backward;
+    }
+    std::string outputs;
+    for (int o : g.outputs) outputs += (outputs.empty() ? "" : ", ") + g.layers[o].name;
+    out += fmt::format("  outputs: {}\n", outputs);
+    out += fmt::format("  total: layers={} params={} state={} macs={}/{}\n", g.layers.size(), params, state, fwd, bwd);
+  }
+  for (const CheckedDecl& d : module.decls) {
+    if (!all && !in_root(module, d.decl)) continue;
+    out += fmt::format("{} {}\n", lang::ast::decl_kind_name(d.kind), d.name);
+    for (const Property& p : d.properties) out += fmt::format("  {} = {}\n", p.key, value_string(p.value));
+  }
+  return out;
+}
+
+}  // namespace dlc::compiler

@@ -1,0 +1,71 @@
+// The checked module: what the checker hands to later stages. Every model
+// that can be instantiated is a graph of layers with inferred shapes and
+// costs; every device, link, node, cluster, experiment and crossbar has its
+// properties evaluated, unit-checked against its schema and normalised to SI
+// base units.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/loader.hpp"
+#include "compiler/ops.hpp"
+#include "compiler/value.hpp"
+
+namespace dlc::compiler {
+
+struct Layer {
+  std::string name;  // hierarchical and stable: stage2.block1.conv1
+  std::string op;    // "conv", ..., or "input"
+  OpClass op_class = OpClass::input;
+  std::vector<int> inputs;  // indices of producing layers
+  TensorInfo output;
+  std::int64_t params = 0;  // trainable
+  std::int64_t state = 0;   // non-trainable
+  std::int64_t macs_forward = 0;
+  std::int64_t macs_backward = 0;
+  std::string attributes;
+  lang::SourceRange where;
+};
+
+struct ModelGraph {
+  std::string name;          // ResNet50
+  std::string instantiation; // ResNet([3, 4, 6, 3]), or "" for a plain model
+  const lang::ast::Decl* decl = nullptr;    // the model whose body produced the graph
+  const lang::ast::Decl* origin = nullptr;  // the declaration that asked for it (model or experiment)
+  std::vector<Layer> layers;
+  std::vector<int> outputs;
+};
+
+struct Property {
+  std::string key;  // dotted: "peak.fp32"
+  Value value;
+};
+
+struct CheckedDecl {
+  lang::ast::DeclKind kind;
+  std::string name;
+  const lang::ast::Decl* decl = nullptr;
+  std::vector<Property> properties;  // in schema order, inherited ones included
+
+  const Property* find(std::string_view key) const;
+};
+
+struct CheckedModule {
+  std::unique_ptr<Program> program;
+  std::vector<ModelGraph> models;
+  std::deque<CheckedDecl> decls;  // everything but models and blocks (stable addresses)
+
+  const ModelGraph* find_model(std::string_view name) const;
+  const CheckedDecl* find_decl(std::string_view name) const;
+};
+
+// dlc check --emit=checked: stable text of a checked module (declarations of
+// the root file only, unless `all` is set).
+std::string dump(const CheckedModule& module, bool all = false);
+// The text of a value as the checked dump shows it: SI numbers with units.
+std::string value_string(const Value& v, const ModelGraph* graph = nullptr);
+
+}  // namespace dlc::compiler

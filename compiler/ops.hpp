@@ -1,0 +1,114 @@
+// The operator table: for every op of the language, in one place, its
+// signature, shape rule, trainable parameters, non-trainable state, forward
+// and backward multiply-accumulates. The evaluator binds a call's arguments
+// against the signature and asks the op for its result; stats, the simulator
+// and the runtime read the numbers from the layers it produced.
+//
+// Conventions (see docs/language.md for each formula):
+//   - shapes are per sample: [C, H, W] for images, [T, D] for sequences;
+//   - MACs are multiply-accumulates (FLOPs = 2 x MACs);
+//   - backward MACs = data gradient + weight gradient, derived per op.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlc::compiler {
+
+enum class DType { f64, f32, tf32, f16, bf16, fp8, i64, i32, i8, boolean };
+
+std::string_view dtype_name(DType t);
+bool parse_dtype(std::string_view name, DType& out);
+std::int64_t dtype_bytes(DType t);
+bool is_integer(DType t);
+std::vector<std::string> dtype_names();
+
+using Shape = std::vector<std::int64_t>;
+std::string shape_string(const Shape& s);  // "[3, 224, 224]"
+
+struct TensorInfo {
+  Shape shape;
+  DType dtype = DType::f32;
+  std::int64_t elements() const;
+};
+
+// The class an op belongs to, for per-class efficiencies in the device models.
+enum class OpClass { conv, matmul, elementwise, normalization, pooling, recurrent, attention,
+                     data_movement, embedding, input };
+std::string_view op_class_name(OpClass c);
+
+enum class ArgType {
+  tensor,    // one tensor
+  tensors,   // any number of tensors (concat); must be the first parameter
+  integer,   // an integer
+  integers,  // an integer or a list of integers (kernel = 3 or kernel = [3, 5])
+  boolean,
+  number,    // a plain number (integer or real)
+};
+
+struct OpParam {
+  std::string_view name;
+  ArgType type;
+  bool required;
+  std::string_view default_value;  // as documented; parsed by the binder
+};
+
+// One call's arguments, bound to the op's parameters by position.
+struct OpArgs {
+  std::vector<TensorInfo> tensors;  // tensor arguments in order
+  struct Attr {
+    bool given = false;
+    std::vector<std::int64_t> ints;
+    double number = 0;
+    bool flag = false;
+  };
+  std::vector<Attr> attrs;  // one per parameter (tensor parameters left empty)
+};
+
+struct OpResult {
+  TensorInfo output;
+  std::int64_t params = 0;         // trainable
+  std::int64_t state = 0;          // non-trainable (running statistics)
+  std::int64_t macs_forward = 0;
+  std::int64_t macs_backward = 0;
+  std::string attributes;          // "kernel=[3, 3] stride=[1, 1]", for dumps
+};
+
+struct OpError {
+  std::string message;
+  int param = -1;  // parameter the error is about (-1: the call as a whole)
+};
+
+struct OpDef;
+using InferFn = bool (*)(const OpDef&, const OpArgs&, OpResult&, OpError&);
+
+struct OpDef {
+  std::string_view name;
+  OpClass op_class;
+  std::vector<OpParam> params;
+  InferFn infer;
+  std::string_view summary;
+
+  int param_index(std::string_view name) const;
+};
+
+const OpDef* find_op(std::string_view name);
+// Arguments with every parameter at its default (the binder overrides them).
+OpArgs default_args(const OpDef& op);
+std::span<const OpDef> all_ops();
+
+// Convenience for tests and tools: bind by name and infer. Values of
+// attributes are given as integer lists, numbers and flags.
+struct NamedAttr {
+  std::string_view name;
+  std::vector<std::int64_t> ints = {};
+  double number = 0;
+  bool flag = false;
+};
+bool apply_op(std::string_view op, const std::vector<TensorInfo>& inputs,
+              const std::vector<NamedAttr>& attrs, OpResult& out, OpError& err);
+
+}  // namespace dlc::compiler

@@ -1,0 +1,289 @@
+#include "compiler/schema.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace dlc::compiler {
+
+using lang::Dimension;
+using lang::ast::DeclKind;
+namespace dims = lang::dims;
+
+const PropSpec* Schema::find(std::string_view name) const {
+  for (const PropSpec& p : props)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::vector<std::string> Schema::names() const {
+  std::vector<std::string> v;
+  for (const PropSpec& p : props) v.push_back(p.name);
+  return v;
+}
+
+namespace {
+
+PropSpec quantity(std::string name, Dimension d, std::string doc, double min = 0, double max = 1e308) {
+  PropSpec p{std::move(name), PropType::quantity, d, {}, {}, {}, nullptr, min, max, false, {}, std::move(doc)};
+  return p;
+}
+PropSpec integer(std::string name, std::string doc, double min = 1, double max = 1e18) {
+  PropSpec p{std::move(name), PropType::integer, {}, {}, {}, {}, nullptr, min, max, false, {}, std::move(doc)};
+  return p;
+}
+PropSpec boolean(std::string name, std::string doc) {
+  return {std::move(name), PropType::boolean, {}, {}, {}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
+}
+PropSpec string(std::string name, std::string doc) {
+  return {std::move(name), PropType::string, {}, {}, {}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
+}
+PropSpec choice(std::string name, std::vector<std::string> choices, std::string doc) {
+  return {std::move(name), PropType::enumeration, {}, std::move(choices), {}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
+}
+PropSpec reference(std::string name, std::vector<DeclKind> kinds, std::string doc) {
+  return {std::move(name), PropType::reference, {}, {}, std::move(kinds), {}, nullptr, 0, 0, false, {}, std::move(doc)};
+}
+PropSpec replicated(std::string name, DeclKind kind, std::string doc) {
+  return {std::move(name), PropType::replicated, {}, {}, {kind}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
+}
+PropSpec group(std::string name, const Schema* s, std::string doc) {
+  return {std::move(name), PropType::group, {}, {}, {}, {}, s, 0, 0, false, {}, std::move(doc)};
+}
+PropSpec required(PropSpec p) {
+  p.required = true;
+  return p;
+}
+
+// Efficiency per op class: the fraction of peak (compute) and of bandwidth
+// (memory) an op class reaches. Plain numbers in (0, 1].
+const Schema& efficiency_schema() {
+  static const Schema s{"efficiency", [] {
+    std::vector<PropSpec> v;
+    for (const char* c : {"conv", "matmul", "elementwise", "normalization", "pooling", "recurrent",
+                          "attention", "data_movement", "embedding", "memory"})
+      v.push_back(quantity(c, dims::number(), fmt::format("fraction of peak reached by {} ops", c), 1e-6, 1));
+    return v;
+  }()};
+  return s;
+}
+
+const Schema& peak_schema() {
+  static const Schema s{"peak", [] {
+    std::vector<PropSpec> v;
+    for (const char* p : {"fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"})
+      v.push_back(quantity(p, dims::op_rate(), fmt::format("peak {} rate", p), 0));
+    return v;
+  }()};
+  return s;
+}
+
+const Schema& device_schema() {
+  static const Schema s{"device", {
+      required(choice("kind", {"cpu", "gpu", "tpu", "accelerator"}, "what the device is")),
+      string("vendor", "manufacturer"),
+      group("peak", &peak_schema(), "peak arithmetic rate per precision"),
+      quantity("memory", dims::bytes(), "device memory capacity"),
+      quantity("memory_bandwidth", dims::bandwidth(), "device memory bandwidth"),
+      group("efficiency", &efficiency_schema(), "fraction of peak reached per op class"),
+      quantity("launch_overhead", dims::time(), "fixed cost per kernel or primitive"),
+      quantity("power", dims::power(), "board or socket power"),
+      integer("cores", "cores or streaming multiprocessors"),
+      quantity("clock", dims::frequency(), "clock under load"),
+  }};
+  return s;
+}
+
+const Schema& link_schema() {
+  static const Schema s{"link", {
+      choice("kind", {"pcie", "nvlink", "infiniband", "ethernet", "xgmi", "other"}, "link technology"),
+      required(quantity("bandwidth", dims::bandwidth(), "bandwidth per direction")),
+      quantity("latency", dims::time(), "one-way latency"),
+      quantity("efficiency", dims::number(), "fraction of bandwidth reached in practice", 1e-6, 1),
+      integer("lanes", "lanes (PCIe)"),
+  }};
+  return s;
+}
+
+const Schema& node_schema() {
+  static const Schema s{"node", {
+      required(replicated("devices", DeclKind::device, "accelerators in the node: 8 * P100")),
+      reference("link", {DeclKind::link}, "link between devices inside the node"),
+      reference("network", {DeclKind::link}, "the node's network interface"),
+      integer("devices_per_switch", "devices sharing one PCIe switch uplink"),
+      reference("switch_uplink", {DeclKind::link}, "link from a PCIe switch to the host"),
+      replicated("cpu", DeclKind::device, "host processors"),
+      quantity("memory", dims::bytes(), "host memory"),
+      quantity("power", dims::power(), "node power"),
+  }};
+  return s;
+}
+
+const Schema& cluster_schema() {
+  static const Schema s{"cluster", {
+      required(replicated("nodes", DeclKind::node, "nodes in the cluster: 8 * Apollo6500")),
+      required(reference("network", {DeclKind::link}, "network between nodes")),
+      choice("topology", {"fat_tree", "ring", "torus", "dragonfly", "switch"}, "network topology"),
+  }};
+  return s;
+}
+
+const Schema& data_parallel_schema() {
+  static const Schema s{"data(...)", {
+      choice("allreduce", {"ring", "tree", "hierarchical", "parameter_server"}, "all-reduce algorithm"),
+      boolean("overlap", "overlap gradient exchange with backward computation"),
+      quantity("bucket", dims::bytes(), "gradient bucket size", 1),
+  }};
+  return s;
+}
+
+const Schema& model_parallel_schema() {
+  static const Schema s{"model(...)", {
+      integer("ways", "devices a layer is split across"),
+      choice("scheme", {"summa", "tensor"}, "how layers are split"),
+  }};
+  return s;
+}
+
+const Schema& pipeline_parallel_schema() {
+  static const Schema s{"pipeline(...)", {
+      integer("stages", "pipeline stages"),
+      integer("microbatches", "micro-batches per batch"),
+  }};
+  return s;
+}
+
+const Schema& hybrid_parallel_schema() {
+  static const Schema s{"hybrid(...)", {
+      integer("data", "data-parallel ways"),
+      integer("tensor", "tensor-parallel ways"),
+      integer("pipeline", "pipeline stages"),
+      choice("allreduce", {"ring", "tree", "hierarchical", "parameter_server"}, "all-reduce algorithm"),
+  }};
+  return s;
+}
+
+const Schema& software_schema() {
+  static const Schema s{"software", {
+      string("name", "framework name (Caffe, TensorFlow, ...)"),
+      group("efficiency", &efficiency_schema(), "framework efficiency per op class"),
+      quantity("overhead", dims::time(), "framework overhead per layer"),
+  }};
+  return s;
+}
+
+const Schema& experiment_schema() {
+  static const Schema s{"experiment", [] {
+    PropSpec batch = quantity("batch", dims::number(), "batch size", 1);
+    batch.per = {"device", "node", "global"};
+    PropSpec parallel{"parallel", PropType::variant, {}, {"data", "model", "pipeline", "hybrid"}, {},
+                      {&data_parallel_schema(), &model_parallel_schema(), &pipeline_parallel_schema(),
+                       &hybrid_parallel_schema()},
+                      nullptr, 0, 0, false, {}, "how work is split across devices"};
+    PropSpec model{"model", PropType::model, {}, {}, {}, {}, nullptr, 0, 0, true, {}, "the network"};
+    return std::vector<PropSpec>{
+        model,
+        required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster, DeclKind::crossbar},
+                           "what it runs on")),
+        quantity("dataset", dims::samples(), "samples per epoch", 1),
+        quantity("epochs", dims::number(), "passes over the dataset", 0),
+        batch,
+        choice("scaling", {"weak", "strong"}, "weak: batch per device fixed; strong: global batch fixed"),
+        parallel,
+        choice("precision", {"fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "mixed"}, "arithmetic precision"),
+        choice("optimizer", {"sgd", "momentum", "adam", "adamw"}, "optimizer (for memory and update cost)"),
+        choice("phase", {"training", "inference"}, "training or inference"),
+        group("software", &software_schema(), "framework profile"),
+        quantity("target_time", dims::time(), "time budget for the whole run", 0),
+    };
+  }()};
+  return s;
+}
+
+const Schema& crossbar_noise_schema() {
+  static const Schema s{"noise", {
+      quantity("programming_variation", dims::number(), "relative std. dev. of programmed conductance", 0, 10),
+      quantity("read_noise", dims::number(), "relative std. dev. of each read", 0, 10),
+      quantity("wire_resistance", dims::resistance(), "resistance per cell of wire", 0),
+      quantity("stuck_at", dims::number(), "fraction of stuck cells", 0, 1),
+      integer("seed", "random seed", 0),
+  }};
+  return s;
+}
+
+const Schema& crossbar_schema() {
+  static const Schema s{"crossbar", {
+      integer("rows", "rows per array"),
+      integer("cols", "columns per array"),
+      integer("cell_bits", "bits stored per cell"),
+      integer("weight_bits", "bits per weight"),
+      integer("input_bits", "bits per input"),
+      integer("dac_bits", "bits per DAC step"),
+      integer("adc_bits", "ADC resolution"),
+      quantity("read_time", dims::time(), "one array read"),
+      quantity("adc_rate", dims::sample_rate(), "ADC sample rate"),
+      integer("arrays_per_ima", "arrays per in-situ multiply-accumulate unit"),
+      integer("adcs_per_ima", "ADCs per IMA"),
+      integer("imas_per_tile", "IMAs per tile"),
+      integer("tiles", "tiles per chip"),
+      quantity("clock", dims::frequency(), "digital clock"),
+      choice("signed_weights", {"offset", "differential"}, "how negative weights are encoded"),
+      quantity("conductance_min", dims::number() / dims::resistance(), "lowest programmable conductance", 0),
+      quantity("conductance_max", dims::number() / dims::resistance(), "highest programmable conductance", 0),
+      group("noise", &crossbar_noise_schema(), "non-idealities (all off by default)"),
+  }};
+  return s;
+}
+
+}  // namespace
+
+const char* PropSpec::type_name() const {
+  switch (type) {
+    case PropType::quantity: return "quantity";
+    case PropType::integer: return "integer";
+    case PropType::boolean: return "boolean";
+    case PropType::string: return "string";
+    case PropType::enumeration: return "choice";
+    case PropType::reference: return "reference";
+    case PropType::replicated: return "reference";
+    case PropType::model: return "model";
+    case PropType::group: return "group";
+    case PropType::variant: return "choice";
+  }
+  return "value";
+}
+
+const Schema* schema_for(DeclKind kind) {
+  switch (kind) {
+    case DeclKind::device: return &device_schema();
+    case DeclKind::link: return &link_schema();
+    case DeclKind::node: return &node_schema();
+    case DeclKind::cluster: return &cluster_schema();
+    case DeclKind::experiment: return &experiment_schema();
+    case DeclKind::crossbar: return &crossbar_schema();
+    default: return nullptr;
+  }
+}
+
+std::string expected_text(const PropSpec& spec) {
+  auto kinds = [&] {
+    std::vector<std::string> k;
+    for (DeclKind d : spec.kinds) k.push_back(lang::ast::decl_kind_name(d));
+    return fmt::format("{}", fmt::join(k, " or "));
+  };
+  switch (spec.type) {
+    case PropType::quantity:
+      return spec.dim.dimensionless() ? "a plain number" : "a " + spec.dim.describe();
+    case PropType::integer: return "an integer";
+    case PropType::boolean: return "true or false";
+    case PropType::string: return "a string";
+    case PropType::enumeration:
+    case PropType::variant: return fmt::format("one of: {}", fmt::join(spec.choices, ", "));
+    case PropType::reference: return "a " + kinds();
+    case PropType::replicated: return fmt::format("a {} or a count times a {} (8 * X)", kinds(), kinds());
+    case PropType::model: return "a model";
+    case PropType::group: return "a group { ... }";
+  }
+  return "a value";
+}
+
+}  // namespace dlc::compiler

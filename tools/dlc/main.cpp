@@ -1,0 +1,65 @@
+// dlc: the command-line front end. It parses flags and calls the libraries;
+// nothing else. Exit codes: 0 ok, 1 errors in the user's input, 2 internal
+// error. Diagnostics go to stderr, results to stdout.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "tools/dlc/commands.hpp"
+
+namespace {
+
+constexpr const char* kDescription =
+    "dlc: a compiler and simulator for deep learning workloads.\n"
+    "Describe models, devices, interconnects and clusters in .dlc files; check them,\n"
+    "inspect them, and (as the tool grows) simulate and run them.";
+
+int run(int argc, char** argv) {
+  CLI::App app{kDescription, "dlc"};
+  app.set_version_flag("--version", dlc::tools::version_text());
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  dlc::tools::CheckOptions check;
+  CLI::App* check_cmd = app.add_subcommand("check", "Parse and check .dlc files (or std modules); print "
+                                                    "diagnostics, exit 1 on errors");
+  check_cmd->add_option("files", check.inputs, "files to check, or standard-library modules (std, std.models)")
+      ->required();
+  check_cmd->add_option("--emit", check.emit, "print a stage instead of the summary: ast or checked")
+      ->check(CLI::IsMember({"ast", "checked"}));
+  check_cmd->add_flag("--all", check.all, "with --emit=checked: include imported declarations");
+  check_cmd->add_flag("-q,--quiet", check.quiet, "print nothing on success");
+  check_cmd->add_option("--color", check.color, "colour diagnostics: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "dlc: error: {}\nRun 'dlc --help' for the commands and their options.\n", e.what());
+    return 1;
+  }
+  if (check_cmd->parsed()) return dlc::tools::run_check(check);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dlc: internal error: {}\nThis is a bug in dlc; please report it with the input.\n", e.what());
+    return 2;
+  } catch (...) {
+    fmt::print(stderr, "dlc: internal error: unknown exception\n");
+    return 2;
+  }
+}
