@@ -18,6 +18,8 @@ constexpr std::pair<std::string_view, Tok> kKeywords[] = {
     {"false", Tok::kw_false},
 };
 
+constexpr std::size_t kMaxNameLength = 256;
+
 bool ident_start(unsigned char c) { return std::isalpha(c) || c == '_'; }
 bool ident_char(unsigned char c) { return std::isalnum(c) || c == '_'; }
 bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -124,6 +126,11 @@ class Lexer {
     unsigned char c = peek();
     if (ident_start(c)) {
       while (ident_char(peek())) ++pos_;
+      if (pos_ - start > kMaxNameLength) {
+        Token t = make(Tok::invalid, start);
+        t.message = fmt::format("name is too long ({} characters; the limit is {})", pos_ - start, kMaxNameLength);
+        return t;
+      }
       Token t = make(Tok::identifier, start);
       for (const auto& [word, kind] : kKeywords)
         if (t.text == word) t.kind = kind;
@@ -194,6 +201,11 @@ class Lexer {
       real = true;
       pos_ += 2;
       while (digit(peek())) ++pos_;
+    }
+    if (pos_ - start > kMaxNameLength) {
+      Token t = make(Tok::invalid, start);
+      t.message = fmt::format("number is too long ({} characters)", pos_ - start);
+      return t;
     }
     return make(real ? Tok::real : Tok::integer, start);
   }

@@ -1,0 +1,17 @@
+# Registers each doctest test case of a target as its own ctest test, from the
+# list of TEST_CASE names found in its sources (no need to run the binary at
+# configure time, which a cross or sanitizer build may not allow).
+function(dlc_add_doctest_cases target)
+  get_target_property(sources ${target} SOURCES)
+  get_target_property(dir ${target} SOURCE_DIR)
+  foreach(src IN LISTS sources)
+    if(NOT IS_ABSOLUTE ${src})
+      set(src ${dir}/${src})
+    endif()
+    file(STRINGS ${src} lines REGEX "^[ \t]*TEST_CASE\\(\"")
+    foreach(line IN LISTS lines)
+      string(REGEX REPLACE "^[ \t]*TEST_CASE\\(\"([^\"]+)\".*" "\\1" name "${line}")
+      add_test(NAME unit/${name} COMMAND ${target} "--test-case=${name}" --no-version)
+    endforeach()
+  endforeach()
+endfunction()
