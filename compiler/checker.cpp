@@ -21,7 +21,8 @@ bool instantiable(const Decl& model) {
 
 }  // namespace
 
-std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags) {
+std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags,
+                                     const CheckOptions& options) {
   auto module = std::make_unique<CheckedModule>();
   module->program = std::move(program);
   const Program& p = *module->program;
@@ -32,7 +33,8 @@ std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Dia
   Evaluator evaluator(symbols, diags);
   PropertyChecker properties(symbols, evaluator, diags, *module);
   // Models first (experiments refer to them), then everything else in order.
-  for (const File& f : p.files)
+  for (const File& f : p.files) {
+    if (!options.library_models && !p.sources.file(f.id).module.empty()) continue;
     for (const Decl& d : f.decls) {
       if (d.kind != DeclKind::model || symbols.broken.count(&d) || !instantiable(d)) continue;
       if (module->find_model(d.name.name)) continue;
@@ -40,6 +42,7 @@ std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Dia
       g.origin = &d;
       if (evaluator.instantiate(d, g)) module->models.push_back(std::move(g));
     }
+  }
   for (const File& f : p.files)
     for (const Decl& d : f.decls)
       if (d.kind != DeclKind::model && d.kind != DeclKind::block && !symbols.broken.count(&d))

@@ -9,7 +9,15 @@
 
 namespace dlc::compiler {
 
-std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags);
+struct CheckOptions {
+  // Instantiate the standard library's models even when nothing refers to
+  // them (dlc check std). Otherwise they are evaluated on demand: the library
+  // is checked by its own tests, and a file that imports it stays fast.
+  bool library_models = false;
+};
+
+std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags,
+                                     const CheckOptions& options = {});
 
 // The whole front end for one file: load (with imports), parse, check.
 std::unique_ptr<CheckedModule> compile_file(const std::string& path, lang::Diagnostics& diags);

@@ -85,13 +85,12 @@ class Loader {
   void add(const std::string& key, const std::string& name, const std::string& path,
            const std::string& module, std::string text) {
     FileId id = program_.sources.add(name, path, module, std::move(text));
-    keys_[key] = id;
+    program_.loaded[key] = id;
     std::size_t errors_before = diags_.error_count();
     lang::ast::File file = lang::parse(id, program_.sources.file(id).text, diags_);
     if (diags_.error_count() > errors_before) program_.syntax_ok = false;
     std::size_t index = program_.files.size();
     program_.files.push_back(std::move(file));
-    state_[id] = State::visiting;
     stack_.push_back(id);
     // Imports are followed in order; the vector may grow, so index by position.
     for (std::size_t i = 0; i < program_.files[index].imports.size(); ++i) {
@@ -99,25 +98,20 @@ class Loader {
       follow(id, imp);
     }
     stack_.pop_back();
-    state_[id] = State::done;
   }
 
   Program& program_;
   Diagnostics& diags_;
 
  private:
-  enum class State { visiting, done };
-  std::map<std::string, FileId> keys_;
-  std::map<FileId, State> state_;
-  std::vector<FileId> stack_;
-  std::map<FileId, SourceRange> imported_at_;  // the import that first loaded each file
+  std::vector<FileId> stack_;  // files being loaded: an import of one of them is a cycle
 
   static lang::ast::Import copy_import(const lang::ast::Import& i) { return i; }
 
   // Notes "imported from here" up the chain of imports that led to `file`.
   void add_chain(lang::Diagnostic& d, FileId file) {
-    for (FileId f = file; imported_at_.count(f);) {
-      SourceRange at = imported_at_[f];
+    for (FileId f = file; program_.imported_at.count(f);) {
+      SourceRange at = program_.imported_at[f];
       d.notes.push_back({at, fmt::format("'{}' imported from here", program_.sources.file(f).name)});
       f = at.file;
     }
@@ -131,7 +125,7 @@ class Loader {
       module = imp.module;
       key = "std:" + module;
       name = kStdPrefix + module_to_path(module).substr(4);
-      if (keys_.count(key)) return cycle_or_done(imp, keys_[key]);
+      if (program_.loaded.count(key)) return cycle_or_done(imp, program_.loaded[key]);
       if (const EmbeddedFile* f = find_embedded(module_to_path(module))) {
         text = std::string(f->text);
         found = true;
@@ -152,7 +146,7 @@ class Loader {
         std::string rel = fs::path(dir + relative).lexically_normal().generic_string();
         key = "std:" + rel;
         name = kStdPrefix + rel.substr(rel.starts_with("std/") ? 4 : 0);
-        if (keys_.count(key)) return cycle_or_done(imp, keys_[key]);
+        if (program_.loaded.count(key)) return cycle_or_done(imp, program_.loaded[key]);
         if (const EmbeddedFile* f = src.module.empty() ? nullptr : find_embedded(rel)) {
           text = std::string(f->text);
           module = rel.substr(0, rel.size() - 4);
@@ -169,7 +163,7 @@ class Loader {
         key = fs::weakly_canonical(p, ec).generic_string();
         if (ec) key = path;
         name = path;
-        if (keys_.count(key)) return cycle_or_done(imp, keys_[key]);
+        if (program_.loaded.count(key)) return cycle_or_done(imp, program_.loaded[key]);
         found = read_file(path, text, why);
       }
       if (!found) {
@@ -182,12 +176,12 @@ class Loader {
       }
     }
     FileId next = static_cast<FileId>(program_.sources.size());
-    imported_at_[next] = imp.target_range;
+    program_.imported_at[next] = imp.target_range;
     add(key, name, path, module, std::move(text));
   }
 
   void cycle_or_done(const lang::ast::Import& imp, FileId target) {
-    if (state_[target] != State::visiting) return;  // already loaded: nothing to do
+    if (std::find(stack_.begin(), stack_.end(), target) == stack_.end()) return;  // loaded before
     // The chain from `target` to the importing file, then back to `target`.
     std::string chain;
     auto it = std::find(stack_.begin(), stack_.end(), target);
@@ -195,8 +189,8 @@ class Loader {
     chain += program_.sources.file(target).name;
     auto& d = diags_.error(imp.target_range, fmt::format("import cycle: {}", chain));
     for (auto s = std::find(stack_.begin(), stack_.end(), target) + 1; s != stack_.end(); ++s)
-      if (imported_at_.count(*s))
-        d.notes.push_back({imported_at_[*s], fmt::format("'{}' imported here", program_.sources.file(*s).name)});
+      if (program_.imported_at.count(*s))
+        d.notes.push_back({program_.imported_at[*s], fmt::format("'{}' imported here", program_.sources.file(*s).name)});
   }
 };
 

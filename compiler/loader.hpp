@@ -5,6 +5,7 @@
 // import, with the chain of imports that led there.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct Program {
   lang::SourceManager sources;
   std::vector<lang::ast::File> files;  // in load order; files[0] is the root
   bool syntax_ok = true;               // no file had a syntax error
+  // Each file is loaded once, however often it is imported: by identity
+  // (canonical path, or "std:<path>"), and the import that first loaded it.
+  std::map<std::string, lang::FileId> loaded;
+  std::map<lang::FileId, lang::SourceRange> imported_at;
 };
 
 // Loads a file from disk. A file that cannot be read is reported as an error

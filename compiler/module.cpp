@@ -23,12 +23,13 @@ const CheckedDecl* CheckedModule::find_decl(std::string_view name) const {
   return nullptr;
 }
 
-std::string value_string(const Value& v, const ModelGraph* graph) {
+std::string value_string(const Value& v, const ModelGraph* graph, bool human) {
   using K = Value::Kind;
   switch (v.kind) {
     case K::poison: return "<invalid>";
     case K::number:
       if (v.dim.dimensionless()) return v.integral ? std::to_string(v.integer) : fmt::format("{}", v.number);
+      if (human) return lang::format_quantity({v.number, v.dim});
       return fmt::format("{} {}", v.number, v.dim.unit());
     case K::boolean: return v.boolean ? "true" : "false";
     case K::string: return fmt::format("\"{}\"", v.text);
@@ -39,7 +40,7 @@ std::string value_string(const Value& v, const ModelGraph* graph) {
       return graph ? fmt::format("tensor {}", shape_string(graph->layers[v.layer].output.shape)) : "tensor";
     case K::list: {
       std::string s = "[";
-      for (std::size_t i = 0; i < v.items->size(); ++i) s += (i ? ", " : "") + value_string((*v.items)[i], graph);
+      for (std::size_t i = 0; i < v.items->size(); ++i) s += (i ? ", " : "") + value_string((*v.items)[i], graph, human);
       return s + "]";
     }
     case K::call: {
@@ -47,11 +48,11 @@ std::string value_string(const Value& v, const ModelGraph* graph) {
       for (std::size_t i = 0; i < v.items->size(); ++i) {
         s += i ? ", " : "";
         if (!(*v.names)[i].empty()) s += (*v.names)[i] + " = ";
-        s += value_string((*v.items)[i], graph);
+        s += value_string((*v.items)[i], graph, human);
       }
       return s + ")";
     }
-    case K::per: return fmt::format("{} per {}", value_string(v.elements()[0], graph), v.text);
+    case K::per: return fmt::format("{} per {}", value_string(v.elements()[0], graph, human), v.text);
   }
   return "?";
 }

@@ -66,6 +66,7 @@ struct CheckedModule {
 // the root file only, unless `all` is set).
 std::string dump(const CheckedModule& module, bool all = false);
 // The text of a value as the checked dump shows it: SI numbers with units.
-std::string value_string(const Value& v, const ModelGraph* graph = nullptr);
+// With `human`, quantities are shown with prefixes (7 GB/s) instead of exact SI numbers.
+std::string value_string(const Value& v, const ModelGraph* graph = nullptr, bool human = false);
 
 }  // namespace dlc::compiler

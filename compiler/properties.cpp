@@ -295,7 +295,7 @@ bool PropertyChecker::check_model(const std::string& key, const Expr& expr, Valu
   if (symbols_.broken.count(model)) return false;
   std::string name = v.kind == K::call ? to_string(expr) : model->name.name;
   if (module_.find_model(name)) {
-    v = Value::string_value(name, v.where);
+    v = Value::symbol(name, v.where);
     return true;
   }
   ModelGraph g;
@@ -315,7 +315,7 @@ bool PropertyChecker::check_model(const std::string& key, const Expr& expr, Valu
   if (!ok) return false;
   g.name = name;
   module_.models.push_back(std::move(g));
-  v = Value::string_value(name, v.where);
+  v = Value::symbol(name, v.where);
   return true;
 }
 

@@ -9,10 +9,7 @@ namespace dlc::lang {
 namespace {
 
 constexpr std::pair<std::string_view, Tok> kKeywords[] = {
-    {"import", Tok::kw_import},   {"model", Tok::kw_model},     {"block", Tok::kw_block},
-    {"device", Tok::kw_device},   {"link", Tok::kw_link},       {"node", Tok::kw_node},
-    {"cluster", Tok::kw_cluster}, {"experiment", Tok::kw_experiment},
-    {"crossbar", Tok::kw_crossbar}, {"input", Tok::kw_input},   {"output", Tok::kw_output},
+    {"import", Tok::kw_import},   {"input", Tok::kw_input},     {"output", Tok::kw_output},
     {"return", Tok::kw_return},   {"repeat", Tok::kw_repeat},   {"for", Tok::kw_for},
     {"in", Tok::kw_in},           {"per", Tok::kw_per},         {"true", Tok::kw_true},
     {"false", Tok::kw_false},

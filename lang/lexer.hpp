@@ -14,10 +14,10 @@ namespace dlc::lang {
 enum class Tok {
   end, invalid,
   identifier, integer, real, string,
-  // keywords
-  kw_import, kw_model, kw_block, kw_device, kw_link, kw_node, kw_cluster,
-  kw_experiment, kw_crossbar, kw_input, kw_output, kw_return, kw_repeat,
-  kw_for, kw_in, kw_per, kw_true, kw_false,
+  // keywords (the declaration words model, block, device, ... are contextual:
+  // keywords only at the start of a declaration, names everywhere else)
+  kw_import, kw_input, kw_output, kw_return, kw_repeat, kw_for, kw_in, kw_per,
+  kw_true, kw_false,
   // punctuation
   lparen, rparen, lbracket, rbracket, lbrace, rbrace, comma, semicolon, colon,
   dot, dotdot, dotdot_eq, assign, eq, ne, lt, le, gt, ge, shl, shr, plus,

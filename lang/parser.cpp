@@ -17,13 +17,23 @@ struct SyntaxError {
   std::string message;
 };
 
-bool is_declaration_keyword(Tok t) {
-  switch (t) {
-    case Tok::kw_model: case Tok::kw_block: case Tok::kw_device: case Tok::kw_link:
-    case Tok::kw_node: case Tok::kw_cluster: case Tok::kw_experiment: case Tok::kw_crossbar:
+// The words that start a declaration. They are contextual keywords: at the
+// top level they open a declaration, elsewhere they are ordinary names
+// (link = PCIe3, repeat block in 1..n).
+constexpr std::pair<std::string_view, DeclKind> kDeclarationWords[] = {
+    {"model", DeclKind::model},   {"block", DeclKind::block},     {"device", DeclKind::device},
+    {"link", DeclKind::link},     {"node", DeclKind::node},       {"cluster", DeclKind::cluster},
+    {"experiment", DeclKind::experiment}, {"crossbar", DeclKind::crossbar},
+};
+
+bool declaration_word(const Token& t, DeclKind& kind) {
+  if (t.kind != Tok::identifier) return false;
+  for (const auto& [word, k] : kDeclarationWords)
+    if (t.text == word) {
+      kind = k;
       return true;
-    default: return false;
-  }
+    }
+  return false;
 }
 
 class Parser {
@@ -34,8 +44,8 @@ class Parser {
     while (peek().kind != Tok::end) {
       if (peek().kind == Tok::kw_import) {
         file_.imports.push_back(import_decl());
-      } else if (is_declaration_keyword(peek().kind)) {
-        file_.decls.push_back(declaration());
+      } else if (DeclKind kind; declaration_word(peek(), kind)) {
+        file_.decls.push_back(declaration(kind));
       } else if (peek().kind == Tok::semicolon) {
         advance();
       } else {
@@ -138,19 +148,10 @@ class Parser {
     return imp;
   }
 
-  Decl declaration() {
+  Decl declaration(DeclKind kind) {
     const Token& kw = advance();
     Decl d;
-    switch (kw.kind) {
-      case Tok::kw_model: d.kind = DeclKind::model; break;
-      case Tok::kw_block: d.kind = DeclKind::block; break;
-      case Tok::kw_device: d.kind = DeclKind::device; break;
-      case Tok::kw_link: d.kind = DeclKind::link; break;
-      case Tok::kw_node: d.kind = DeclKind::node; break;
-      case Tok::kw_cluster: d.kind = DeclKind::cluster; break;
-      case Tok::kw_experiment: d.kind = DeclKind::experiment; break;
-      default: d.kind = DeclKind::crossbar; break;
-    }
+    d.kind = kind;
     d.name = identifier(fmt::format("a name for the {}", decl_kind_name(d.kind)));
     if (d.kind == DeclKind::model || d.kind == DeclKind::block) {
       if (peek().kind == Tok::lparen) parameters(d);

@@ -175,6 +175,10 @@ std::optional<Quantity> parse_unit_term(std::string_view word) {
 std::string format_quantity(const Quantity& q) {
   std::string unit = q.dim.unit();
   double v = q.value;
+  if (q.dim == dims::samples()) {
+    unit = "samples";
+    if (v == 1) unit = "sample";
+  }
   if (q.dim.dimensionless()) return fmt::format("{:g}", v);
   static const std::pair<double, const char*> prefixes[] = {
       {1e18, "E"}, {1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "K"},
@@ -183,7 +187,10 @@ std::string format_quantity(const Quantity& q) {
                 q.dim == dims::op_rate();
   if (simple && v != 0) {
     for (const auto& [f, p] : prefixes) {
-      if (std::fabs(v) >= f * 0.9999999) return fmt::format("{:g} {}{}", v / f, p, unit);
+      if (std::fabs(v) >= f * 0.9999999) {
+        if (q.dim == dims::samples()) return fmt::format("{:g}{} {}", v / f, p, unit);  // 1.28M samples
+        return fmt::format("{:g} {}{}", v / f, p, unit);
+      }
     }
   }
   return fmt::format("{:g} {}", v, unit);

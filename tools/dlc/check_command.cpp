@@ -33,23 +33,56 @@ std::string human_count(std::int64_t n) {
   return std::to_string(n);
 }
 
-std::string summary(const compiler::CheckedModule& m) {
-  std::vector<std::string> parts;
-  for (const compiler::ModelGraph& g : m.models) {
-    std::int64_t params = 0, macs = 0;
-    for (const compiler::Layer& l : g.layers) {
-      params += l.params + l.state;
-      macs += l.macs_forward;
-    }
-    parts.push_back(fmt::format("{} ({} layers, {} params, {} MACs)", g.name, g.layers.size(), human_count(params),
-                                human_count(macs)));
+std::string graph_summary(const compiler::ModelGraph& g) {
+  std::int64_t params = 0, macs = 0;
+  for (const compiler::Layer& l : g.layers) {
+    params += l.params + l.state;
+    macs += l.macs_forward;
   }
-  std::map<std::string, int> kinds;
-  for (const compiler::CheckedDecl& d : m.decls) ++kinds[lang::ast::decl_kind_name(d.kind)];
-  std::string text = fmt::format("{} model{}", m.models.size(), m.models.size() == 1 ? "" : "s");
-  for (const auto& [k, n] : kinds) text += fmt::format(", {} {}{}", n, k, n == 1 ? "" : "s");
-  std::string out = text + "\n";
-  for (const std::string& p : parts) out += "  " + p + "\n";
+  return fmt::format("{} layers, {} params, {} MACs per sample", g.layers.size(), human_count(params),
+                     human_count(macs));
+}
+
+// What the root file declares, one line each, then a count of what it imports.
+std::string summary(const compiler::CheckedModule& m) {
+  using lang::ast::DeclKind;
+  const auto& files = m.program->files;
+  std::string out;
+  std::map<std::string, int> imported;
+  for (std::size_t i = 0; i < files.size(); ++i)
+    for (const lang::ast::Decl& d : files[i].decls) {
+      std::string kind = lang::ast::decl_kind_name(d.kind);
+      if (i > 0) {
+        ++imported[kind];
+        continue;
+      }
+      std::string detail;
+      if (d.kind == DeclKind::model) {
+        const compiler::ModelGraph* g = m.find_model(d.name.name);
+        detail = g ? graph_summary(*g) : "parameterised; instantiate it with arguments";
+      } else if (d.kind == DeclKind::block) {
+        detail = fmt::format("{} parameter{}", d.params.size(), d.params.size() == 1 ? "" : "s");
+      } else if (const compiler::CheckedDecl* c = m.find_decl(d.name.name)) {
+        std::vector<std::string> props;
+        for (const compiler::Property& p : c->properties) {
+          if (props.size() == 4) {
+            props.push_back("...");
+            break;
+          }
+          props.push_back(fmt::format("{} = {}", p.key, compiler::value_string(p.value, nullptr, true)));
+        }
+        for (const std::string& p : props) detail += (detail.empty() ? "" : "; ") + p;
+      }
+      out += fmt::format("  {} {}: {}\n", kind, d.name.name, detail);
+    }
+  if (!imported.empty()) {
+    std::string list;
+    for (const auto& [k, n] : imported) list += fmt::format("{}{} {}{}", list.empty() ? "" : ", ", n, k, n == 1 ? "" : "s");
+    out += fmt::format("  imported: {} ({} file{})\n", list, files.size() - 1, files.size() == 2 ? "" : "s");
+  }
+  for (const compiler::ModelGraph& g : m.models)
+    if (g.origin && g.origin->kind == DeclKind::experiment)
+      out += fmt::format("  model {} (used by experiment {}): {}\n", g.name, g.origin->name.name, graph_summary(g));
   return out;
 }
 
@@ -82,7 +115,9 @@ int run_check(const CheckOptions& options) {
     std::string ast_text;
     if (options.emit == "ast" && !program->files.empty() && program->syntax_ok)
       ast_text = lang::ast::dump(program->files.front());
-    auto module = compiler::check(std::move(program), diags);
+    compiler::CheckOptions check_options;
+    check_options.library_models = is_module_name(input);
+    auto module = compiler::check(std::move(program), diags, check_options);
     diags.finalize();
     std::fputs(diags.render(module->program->sources, color).c_str(), stderr);
     if (diags.has_errors()) {
@@ -91,7 +126,7 @@ int run_check(const CheckOptions& options) {
     }
     if (options.emit == "ast") std::fputs(ast_text.c_str(), stdout);
     else if (options.emit == "checked") std::fputs(compiler::dump(*module, options.all).c_str(), stdout);
-    else if (!options.quiet) fmt::print("{}: ok, {}", input, summary(*module));
+    else if (!options.quiet) fmt::print("{}: ok\n{}", input, summary(*module));
   }
   return failed ? 1 : 0;
 }
