@@ -612,7 +612,10 @@ struct Evaluator::Impl {
       SourceRange at = e.range;
       if (err.param >= 0 && static_cast<std::size_t>(err.param) < bound.size() && bound[err.param] && !variadic)
         at = bound[err.param]->where;
-      return fail(at, fmt::format("{}: {}", op.name, err.message));
+      // Shape rules name their op where the sentence needs it ("fc expects ...");
+      // the others get it as a prefix.
+      bool named = err.message.starts_with(op.name);
+      return fail(at, named ? err.message : fmt::format("{}: {}", op.name, err.message));
     }
     Layer layer;
     layer.name = scope->prefix + (named_given ? override_name : fmt::format("{}{}", op.name, ++scope->counters[std::string(op.name)]));

@@ -387,8 +387,7 @@ bool infer_concat(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
       if (d != ax && s[d] != first[d]) ok = false;
     if (!ok)
       return fail(err, fmt::format("concat along axis {}: shapes {} and {} differ in another "
-                                   "dimension", axis, shape_string(first), shape_string(s)),
-                  static_cast<int>(i));
+                                   "dimension", axis, shape_string(first), shape_string(s)));
     out[ax] = add(out[ax], s[ax]);
   }
   r.output = {out, a.tensors[0].dtype};
@@ -443,7 +442,7 @@ bool infer_reshape(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) 
 
 bool infer_embedding(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   const TensorInfo& x = a.tensors[0];
-  if (!is_integer(x.dtype))
+  if (x.dtype != DType::i32 && x.dtype != DType::i64)
     return fail(err, fmt::format("embedding expects integer token ids (i32 or i64), got {}",
                                  dtype_name(x.dtype)), 0);
   if (!positive(a, op, "vocab", err) || !positive(a, op, "dim", err)) return false;

@@ -31,7 +31,7 @@ const CheckedDecl* PropertyChecker::check(const Decl& d) {
   std::map<std::string, SourceRange> seen;
   check_group(d, *schema, d.properties, "", out, seen);
   for (const PropSpec& p : schema->props)
-    if (p.required && !out.find(p.name)) {
+    if (p.required && !out.find(p.name) && !seen.count(p.name)) {  // written but invalid: reported already
       auto& e = diags_.error(d.name.range, fmt::format("{} '{}' is missing the required property '{}' ({})",
                                                        decl_kind_name(d.kind), d.name.name, p.name, p.doc));
       e.notes.push_back({{}, fmt::format("expected {}", expected_text(p))});

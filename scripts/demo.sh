@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job, on a fresh machine: install what is missing, build, then show
+# what dlc does today on the embedded standard library and the examples.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh >/dev/null
+dlc=build/bin/dlc
+
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+
+step "The standard library is compiled into dlc: check all of it" "dlc check std"
+$dlc check std
+
+step "Check a spec of your own (imports std.models and std.hardware)" "dlc check examples/quickstart.dlc"
+$dlc check examples/quickstart.dlc
+
+step "Every layer of a model: hierarchical name, op, output shape, params, MACs" \
+     "dlc check --emit=checked examples/quickstart.dlc | head -12"
+$dlc check --emit=checked examples/quickstart.dlc | head -12
+
+step "A mistake gets a compiler-style diagnostic (file:line:col, caret, note)" "dlc check mistake.dlc"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/mistake.dlc" <<'DLC'
+import std.hardware
+
+link MyLink { bandwidth = 900 ns }
+
+model Broken {
+  input x: f32[3, 32, 32]
+  a = conv(x, 256, kernel = 3, pad = 1)
+  b = conv(x, 512, kernel = 3, pad = 1)
+  output add(a, b)
+}
+DLC
+(cd "$tmp" && "$OLDPWD/$dlc" check mistake.dlc) || echo "(exit code $?: errors in the input)"
