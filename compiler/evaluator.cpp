@@ -627,7 +627,8 @@ struct Evaluator::Impl {
     layer.state = r.state;
     layer.macs_forward = r.macs_forward;
     layer.macs_backward = r.macs_backward;
-    layer.attributes = std::move(r.attributes);
+    layer.def = &op;
+    layer.args = std::move(oa);
     layer.where = e.range;
     return tensor_value(add_layer(std::move(layer)), e.range);
   }

@@ -11,6 +11,16 @@ const Property* CheckedDecl::find(std::string_view key) const {
   return nullptr;
 }
 
+std::string layer_attributes(const Layer& layer) {
+  if (!layer.def) return {};
+  OpArgs args = layer.args;
+  args.describe = true;
+  OpResult r;
+  OpError err;
+  layer.def->infer(*layer.def, args, r, err);
+  return r.attributes;
+}
+
 const ModelGraph* CheckedModule::find_model(std::string_view name) const {
   for (const ModelGraph& m : models)
     if (m.name == name) return &m;
@@ -81,7 +91,8 @@ std::string dump(const CheckedModule& module, bool all) {
                          shape_string(l.output.shape));
       if (l.op != "input")
         out += fmt::format("  params={} state={} macs={}/{}", l.params, l.state, l.macs_forward, l.macs_backward);
-      if (!l.attributes.empty()) out += "  " + l.attributes;
+      std::string attributes = layer_attributes(l);
+      if (!attributes.empty()) out += "  " + attributes;
       out += "\n";
       params += l.params;
       state += l.state;

@@ -26,9 +26,13 @@ struct Layer {
   std::int64_t state = 0;   // non-trainable
   std::int64_t macs_forward = 0;
   std::int64_t macs_backward = 0;
-  std::string attributes;
+  const OpDef* def = nullptr;  // the op (nullptr for inputs)
+  OpArgs args;                 // its bound arguments: what a backend needs to build it
   lang::SourceRange where;
 };
+
+// "kernel=[3, 3] stride=[1, 1] ...": a layer's attributes as text.
+std::string layer_attributes(const Layer& layer);
 
 struct ModelGraph {
   std::string name;          // ResNet50

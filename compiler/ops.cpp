@@ -206,7 +206,7 @@ bool infer_conv(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   // data gradient (transposed convolution) + weight gradient: each as many
   // MACs as the forward pass.
   r.macs_backward = mul(2, r.macs_forward);
-  r.attributes = fmt::format("kernel={} stride={} pad={} dilation={} groups={} bias={}",
+  if (a.describe) r.attributes = fmt::format("kernel={} stride={} pad={} dilation={} groups={} bias={}",
                              list_attr(k), list_attr(s), list_attr(p), list_attr(d), g, bias);
   return finish(r, err);
 }
@@ -236,7 +236,7 @@ bool infer_pool(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
     out.push_back(o);
   }
   r.output = {out, x.dtype};
-  r.attributes = fmt::format("kernel={} stride={} pad={} ceil={}", list_attr(k), list_attr(s),
+  if (a.describe) r.attributes = fmt::format("kernel={} stride={} pad={} ceil={}", list_attr(k), list_attr(s),
                              list_attr(p), ceil_mode);
   return finish(r, err);
 }
@@ -263,7 +263,7 @@ bool infer_fc(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.params = add(mul(in, n), bias ? n : 0);
   r.macs_forward = mul(rows, mul(in, n));
   r.macs_backward = mul(2, r.macs_forward);  // data gradient + weight gradient
-  r.attributes = fmt::format("features={} bias={}", n, bias);
+  if (a.describe) r.attributes = fmt::format("features={} bias={}", n, bias);
   return finish(r, err);
 }
 
@@ -302,7 +302,7 @@ bool infer_matmul(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.output = {out, x.dtype};
   r.macs_forward = mul(product(batch), mul(m, mul(k, n)));
   r.macs_backward = mul(2, r.macs_forward);  // gradients of both operands
-  r.attributes = fmt::format("transpose_b={}", tb);
+  if (a.describe) r.attributes = fmt::format("transpose_b={}", tb);
   return finish(r, err);
 }
 
@@ -316,7 +316,7 @@ bool infer_dropout(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) 
   if (rate < 0 || rate >= 1)
     return fail(err, fmt::format("dropout rate must be in [0, 1), got {}", rate), op.param_index("rate"));
   r.output = a.tensors[0];
-  r.attributes = fmt::format("rate={}", rate);
+  if (a.describe) r.attributes = fmt::format("rate={}", rate);
   return finish(r, err);
 }
 
@@ -332,7 +332,7 @@ bool infer_batchnorm(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   r.state = add(mul(2, c), 1);
   r.macs_forward = x.elements();  // one multiply-add per element (folded scale/shift)
   r.macs_backward = mul(2, x.elements());
-  r.attributes = fmt::format("affine={}", affine);
+  if (a.describe) r.attributes = fmt::format("affine={}", affine);
   return finish(r, err);
 }
 
@@ -353,7 +353,7 @@ bool infer_lrn(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.output = x;
   r.macs_forward = mul(size, x.elements());       // sum of squares over the window
   r.macs_backward = mul(2, r.macs_forward);        // window sums for the data gradient
-  r.attributes = fmt::format("size={} alpha={} beta={} k={}", size, number(a, op, "alpha"),
+  if (a.describe) r.attributes = fmt::format("size={} alpha={} beta={} k={}", size, number(a, op, "alpha"),
                              number(a, op, "beta"), number(a, op, "k"));
   return finish(r, err);
 }
@@ -365,7 +365,7 @@ bool infer_softmax(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) 
     return fail(err, fmt::format("axis {} is out of range for {}", axis, shape_string(x.shape)),
                 op.param_index("axis"));
   r.output = x;
-  r.attributes = fmt::format("axis={}", axis);
+  if (a.describe) r.attributes = fmt::format("axis={}", axis);
   return finish(r, err);
 }
 
@@ -391,7 +391,7 @@ bool infer_concat(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
     out[ax] = add(out[ax], s[ax]);
   }
   r.output = {out, a.tensors[0].dtype};
-  r.attributes = fmt::format("axis={}", axis);
+  if (a.describe) r.attributes = fmt::format("axis={}", axis);
   return finish(r, err);
 }
 
@@ -451,7 +451,7 @@ bool infer_embedding(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   out.push_back(dim);
   r.output = {out, DType::f32};
   r.params = mul(vocab, dim);
-  r.attributes = fmt::format("vocab={} dim={}", vocab, dim);
+  if (a.describe) r.attributes = fmt::format("vocab={} dim={}", vocab, dim);
   return finish(r, err);
 }
 
@@ -478,7 +478,7 @@ bool infer_recurrent(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   r.params = params;
   r.macs_forward = macs;
   r.macs_backward = mul(2, macs);  // data gradient (through time) + weight gradient
-  r.attributes = fmt::format("hidden={} layers={} bidirectional={} sequences={}", h, layers,
+  if (a.describe) r.attributes = fmt::format("hidden={} layers={} bidirectional={} sequences={}", h, layers,
                              dirs == 2, sequences);
   return finish(r, err);
 }
@@ -507,7 +507,7 @@ bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   r.params = add(mul(4, mul(d, d)), bias ? mul(4, d) : 0);
   r.macs_forward = add(mul(4, mul(t, mul(d, d))), mul(2, mul(t, mul(t, d))));
   r.macs_backward = mul(2, r.macs_forward);
-  r.attributes = fmt::format("heads={} causal={} bias={}", heads, flag(a, op, "causal"), bias);
+  if (a.describe) r.attributes = fmt::format("heads={} causal={} bias={}", heads, flag(a, op, "causal"), bias);
   return finish(r, err);
 }
 
@@ -620,6 +620,7 @@ bool apply_op(std::string_view name, const std::vector<TensorInfo>& inputs,
   if (!op) return fail(err, fmt::format("unknown op '{}'", name));
   OpArgs args = default_args(*op);
   args.tensors = inputs;
+  args.describe = true;
   for (const NamedAttr& na : attrs) {
     int i = op->param_index(na.name);
     if (i < 0) return fail(err, fmt::format("op '{}' has no parameter '{}'", name, na.name));

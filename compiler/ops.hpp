@@ -66,6 +66,7 @@ struct OpArgs {
     bool flag = false;
   };
   std::vector<Attr> attrs;  // one per parameter (tensor parameters left empty)
+  bool describe = false;    // fill OpResult::attributes (only dumps need the text)
 };
 
 struct OpResult {
@@ -74,7 +75,7 @@ struct OpResult {
   std::int64_t state = 0;          // non-trainable (running statistics)
   std::int64_t macs_forward = 0;
   std::int64_t macs_backward = 0;
-  std::string attributes;          // "kernel=[3, 3] stride=[1, 1]", for dumps
+  std::string attributes;          // "kernel=[3, 3] stride=[1, 1]", when OpArgs::describe
 };
 
 struct OpError {

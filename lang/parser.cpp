@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <concepts>
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -82,30 +83,41 @@ class Parser {
   [[noreturn]] void fail(SourceRange where, std::string message) {
     throw SyntaxError{where, std::move(message)};
   }
-  [[noreturn]] void fail_expected(const std::string& what) {
+  [[noreturn]] void fail_expected(std::string_view what) {
     const Token& t = peek();
     if (t.kind == Tok::invalid) fail(t.range, t.message);
     fail(t.range, fmt::format("expected {}, found {}", what, describe(t)));
   }
-  const Token& expect(Tok kind, const std::string& context) {
-    if (peek().kind != kind) fail_expected(fmt::format("{} {}", describe(kind), context));
+  // Message parts are built only when an error is reported: a string, or a
+  // function returning one (the happy path formats nothing).
+  static std::string text_of(std::string_view s) { return std::string(s); }
+  template <class F>
+    requires std::invocable<F>
+  static std::string text_of(F&& f) {
+    return f();
+  }
+
+  template <class C>
+  const Token& expect(Tok kind, C&& context) {
+    if (peek().kind != kind) fail_expected(fmt::format("{} {}", describe(kind), text_of(context)));
     return advance();
   }
-  Identifier identifier(const std::string& what) {
-    if (peek().kind != Tok::identifier) {
-      // A keyword where a name belongs deserves its own message.
-      const Token& t = peek();
-      if (t.kind >= Tok::kw_import && t.kind <= Tok::kw_false)
-        fail(t.range, fmt::format("expected {}, found keyword '{}' (keywords cannot be used as names)",
-                                  what, t.text));
-      fail_expected(what);
-    }
+  template <class C>
+  Identifier identifier(C&& what_context) {
+    if (peek().kind != Tok::identifier) return identifier_error(text_of(what_context));
     const Token& t = advance();
     return {std::string(t.text), t.range};
   }
+  [[noreturn]] Identifier identifier_error(const std::string& what) {
+    // A keyword where a name belongs deserves its own message.
+    const Token& t = peek();
+    if (t.kind >= Tok::kw_import && t.kind <= Tok::kw_false)
+      fail(t.range, fmt::format("expected {}, found keyword '{}' (keywords cannot be used as names)", what, t.text));
+    fail_expected(what);
+  }
 
   // A name where keywords are also accepted (property names, per-qualifiers).
-  Identifier word(const std::string& what) {
+  Identifier word(std::string_view what) {
     if (peek().kind >= Tok::kw_import && peek().kind <= Tok::kw_false) {
       const Token& t = advance();
       return {std::string(t.text), t.range};
@@ -152,7 +164,7 @@ class Parser {
     const Token& kw = advance();
     Decl d;
     d.kind = kind;
-    d.name = identifier(fmt::format("a name for the {}", decl_kind_name(d.kind)));
+    d.name = identifier([&] { return fmt::format("a name for the {}", decl_kind_name(d.kind)); });
     if (d.kind == DeclKind::model || d.kind == DeclKind::block) {
       if (peek().kind == Tok::lparen) parameters(d);
       else if (d.kind == DeclKind::block)
@@ -162,12 +174,12 @@ class Parser {
         if (d.alias->kind != ExprKind::call && d.alias->kind != ExprKind::name)
           fail(d.alias->range, "expected a model instantiation such as ResNet([3, 4, 6, 3])");
       } else {
-        expect(Tok::lbrace, fmt::format("to start the body of {} '{}'", decl_kind_name(d.kind), d.name.name));
+        expect(Tok::lbrace, [&] { return fmt::format("to start the body of {} '{}'", decl_kind_name(d.kind), d.name.name); });
         statements(d.body);
       }
     } else {
-      if (accept(Tok::colon)) d.base = identifier(fmt::format("the name of the {} to extend", decl_kind_name(d.kind)));
-      expect(Tok::lbrace, fmt::format("to start the properties of {} '{}'", decl_kind_name(d.kind), d.name.name));
+      if (accept(Tok::colon)) d.base = identifier([&] { return fmt::format("the name of the {} to extend", decl_kind_name(d.kind)); });
+      expect(Tok::lbrace, [&] { return fmt::format("to start the properties of {} '{}'", decl_kind_name(d.kind), d.name.name); });
       properties(d.properties);
     }
     d.range = kw.range.to(prev_range());
@@ -458,7 +470,7 @@ class Parser {
       e->args.push_back(std::move(a));
       if (!accept(Tok::comma)) break;
     }
-    expect(Tok::rparen, fmt::format("or ',' in the arguments of '{}'", e->ident.name));
+    expect(Tok::rparen, [&] { return fmt::format("or ',' in the arguments of '{}'", e->ident.name); });
     e->range = e->ident.range.to(prev_range());
     return finish(std::move(e));
   }

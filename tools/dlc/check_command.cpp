@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <map>
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include "compiler/checker.hpp"
 #include "runtime/gpu_info.hpp"
@@ -100,7 +103,10 @@ std::string version_text() {
 int run_check(const CheckOptions& options) {
   bool color = use_color(options.color);
   bool failed = false;
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
   for (const std::string& input : options.inputs) {
+    auto t0 = clock::now();
     lang::Diagnostics diags;
     auto program = std::make_unique<compiler::Program>();
     if (is_module_name(input)) {
@@ -115,11 +121,24 @@ int run_check(const CheckOptions& options) {
     std::string ast_text;
     if (options.emit == "ast" && !program->files.empty() && program->syntax_ok)
       ast_text = lang::ast::dump(program->files.front());
+    auto t1 = clock::now();
     compiler::CheckOptions check_options;
     check_options.library_models = is_module_name(input);
     auto module = compiler::check(std::move(program), diags, check_options);
+    auto t2 = clock::now();
     diags.finalize();
     std::fputs(diags.render(module->program->sources, color).c_str(), stderr);
+    if (options.stats) {
+      std::size_t layers = 0, bytes = 0;
+      for (const compiler::ModelGraph& g : module->models) layers += g.layers.size();
+      for (std::size_t f = 0; f < module->program->sources.size(); ++f) bytes += module->program->sources.file(f).text.size();
+      rusage usage{};
+      getrusage(RUSAGE_SELF, &usage);
+      fmt::print(stderr, "{}: stats: {} files, {} bytes, {} layers; load+parse {:.2f} ms, check {:.2f} ms, "
+                         "total {:.2f} ms; peak memory {:.1f} MiB\n",
+                 input, module->program->sources.size(), bytes, layers, ms(t1 - t0), ms(t2 - t1), ms(t2 - t0),
+                 usage.ru_maxrss / 1024.0);
+    }
     if (diags.has_errors()) {
       failed = true;
       continue;

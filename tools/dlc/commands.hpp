@@ -13,6 +13,7 @@ struct CheckOptions {
   std::string emit;  // "", "ast", "checked"
   bool all = false;
   bool quiet = false;
+  bool stats = false;  // time per stage and peak memory, on stderr
   std::string color = "auto";
 };
 

@@ -31,6 +31,7 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"ast", "checked"}));
   check_cmd->add_flag("--all", check.all, "with --emit=checked: include imported declarations");
   check_cmd->add_flag("-q,--quiet", check.quiet, "print nothing on success");
+  check_cmd->add_flag("--stats", check.stats, "print time per stage and peak memory to stderr");
   check_cmd->add_option("--color", check.color, "colour diagnostics: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
