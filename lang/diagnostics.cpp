@@ -159,21 +159,22 @@ void render_located(std::string& out, const SourceManager& sources, SourceRange 
                      caret, color ? "\033[0m" : "");
 }
 
+// Optimal string alignment distance: insertions, deletions, substitutions and
+// transpositions of neighbours (imgae -> image) each cost one; case is ignored.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
+  auto same = [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  };
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                  std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (same(a[i - 1], b[j - 1]) ? 0 : 1)});
+      if (i > 1 && j > 1 && same(a[i - 1], b[j - 2]) && same(a[i - 2], b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-  }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 }  // namespace
@@ -195,7 +196,9 @@ std::string Diagnostics::render(const SourceManager& sources, bool color) const 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
   if (word.size() > 64) return best;  // nothing sensible is that long
+  // Close enough: one edit for short words, one per three characters beyond.
   std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
+  if (candidates.size() > 10'000) return best;
   for (const std::string& c : candidates) {
     if (c == word) continue;
     std::size_t d = edit_distance(word, c);
