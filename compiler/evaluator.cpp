@@ -132,6 +132,15 @@ struct Evaluator::Impl {
   std::map<std::string, int> layer_names;
   ScopeNode root;
   ScopeNode* scope = &root;
+  // Loop iterations name a scope only once something is created in it, so a
+  // loop that builds no layers costs no memory per iteration.
+  std::vector<std::string> pending_scopes;
+
+  ScopeNode* current_scope() {
+    for (const std::string& label : pending_scopes) scope = scope->child(label);
+    pending_scopes.clear();
+    return scope;
+  }
   std::vector<Frame> frames;
   std::size_t steps = 0;
 
@@ -317,6 +326,8 @@ struct Evaluator::Impl {
       return Value::boolean_value(op == Tok::eq ? same : !same);
     }
     if (op == Tok::plus && a.kind == K::list && b.kind == K::list) {
+      if (a.elements().size() + b.elements().size() > kMaxListLength)
+        return fail(e.range, fmt::format("list has more than {} elements", kMaxListLength));
       std::vector<Value> items = a.elements();
       items.insert(items.end(), b.elements().begin(), b.elements().end());
       return Value::list(std::move(items));
@@ -618,7 +629,8 @@ struct Evaluator::Impl {
       return fail(at, named ? err.message : fmt::format("{}: {}", op.name, err.message));
     }
     Layer layer;
-    layer.name = scope->prefix + (named_given ? override_name : fmt::format("{}{}", op.name, ++scope->counters[std::string(op.name)]));
+    ScopeNode* in = current_scope();
+    layer.name = in->prefix + (named_given ? override_name : fmt::format("{}{}", op.name, ++in->counters[std::string(op.name)]));
     layer.op = std::string(op.name);
     layer.op_class = op.op_class;
     layer.inputs = std::move(inputs);
@@ -705,7 +717,7 @@ struct Evaluator::Impl {
     f.decl = &block;
     f.call_site = e.ident.range;
     if (!bind_params(block, args, f, e.range)) return Value::poison();
-    ScopeNode* saved = scope;
+    ScopeNode* saved = current_scope();
     if (!named_given) {
       scope = scope->child(fmt::format("{}{}", block.name.name, ++scope->counters[block.name.name]));
     } else if (!override_name.empty()) {
@@ -772,6 +784,8 @@ struct Evaluator::Impl {
       std::vector<Value> items;
       for (std::int64_t i = a; step_by > 0 ? i < b : i > b; i += step_by) {
         step(e.range);
+        if (items.size() >= kMaxListLength)
+          return fail(e.range, fmt::format("range has more than {} elements", kMaxListLength));
         items.push_back(Value::integer_value(i));
         if (step_by > 0 ? i > INT64_MAX - step_by : i < INT64_MIN - step_by) break;
       }
@@ -866,7 +880,7 @@ struct Evaluator::Impl {
         return;
       }
     Layer layer;
-    layer.name = scope->prefix + s.target.name;
+    layer.name = current_scope()->prefix + s.target.name;
     layer.op = "input";
     layer.op_class = OpClass::input;
     layer.output = t;
@@ -931,8 +945,10 @@ struct Evaluator::Impl {
     frame().vars[s.target.name] = first;
     if (second && s.second) frame().vars[s.second->name] = *second;
     ScopeNode* saved = scope;
-    scope = scope->child(label);
+    std::vector<std::string> saved_pending = pending_scopes;
+    pending_scopes.push_back(label);
     exec(s.body);
+    pending_scopes = std::move(saved_pending);
     scope = saved;
   }
 
@@ -973,6 +989,8 @@ struct Evaluator::Impl {
     frames.clear();
     root = ScopeNode{};
     scope = &root;
+    auto saved_pending = std::move(pending_scopes);
+    pending_scopes.clear();
     graph = &out;
     property_ctx = false;
     std::size_t errors = diags.error_count();
@@ -989,6 +1007,7 @@ struct Evaluator::Impl {
     frames = std::move(saved_frames);
     root = std::move(saved_root);
     scope = &root;
+    pending_scopes = std::move(saved_pending);
     return ok;
   }
 };

@@ -15,8 +15,9 @@ namespace dlc::compiler {
 class Evaluator {
  public:
   // Limits that keep any input finite: layers per model, evaluation steps.
-  static constexpr std::size_t kMaxLayers = 2'000'000;
-  static constexpr std::size_t kMaxSteps = 50'000'000;
+  static constexpr std::size_t kMaxLayers = 200'000;
+  static constexpr std::size_t kMaxSteps = 10'000'000;
+  static constexpr std::size_t kMaxListLength = 1'000'000;
   static constexpr int kMaxCallDepth = 64;
 
   Evaluator(const Symbols& symbols, lang::Diagnostics& diags);
