@@ -39,7 +39,7 @@ bool declaration_word(const Token& t, DeclKind& kind) {
 
 class Parser {
  public:
-  Parser(FileId file, std::string_view text) : tokens_(lex(file, text)) { file_.id = file; }
+  Parser(FileId file, std::string_view text) : tokens_(lex(file, text)), text_(text) { file_.id = file; }
 
   File run() {
     while (peek().kind != Tok::end) {
@@ -61,6 +61,7 @@ class Parser {
 
  private:
   std::vector<Token> tokens_;
+  std::string_view text_;
   std::size_t pos_ = 0;
   int depth_ = 0;
   File file_;
@@ -561,9 +562,10 @@ class Parser {
         unit_text += "/" + den;
       }
     }
-    e->spelling = std::string(lit.text) + (unit_text.empty() ? "" : (unit_text == "%" ? "" : " ") + unit_text);
+    e->spelling = std::string(lit.text);
     if (!unit_text.empty()) {
       e->range = lit.range.to(prev_range());
+      e->spelling = std::string(text_.substr(e->range.offset, e->range.length));  // as written: 50K samples
       e->number *= factor;
       if (!std::isfinite(e->number)) fail(e->range, "number is out of range after applying its unit");
       e->dim = dim;
