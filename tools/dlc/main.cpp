@@ -2,11 +2,13 @@
 // nothing else. Exit codes: 0 ok, 1 errors in the user's input, 2 internal
 // error. Diagnostics go to stderr, results to stdout.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "lang/diagnostics.hpp"
 #include "tools/dlc/commands.hpp"
 
 namespace {
@@ -35,6 +37,15 @@ int run(int argc, char** argv) {
   check_cmd->add_option("--color", check.color, "colour diagnostics: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  // An unknown command deserves better than CLI11's "a subcommand is required".
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::string close = dlc::lang::closest_match(argv[1], names);
+    fmt::print(stderr, "dlc: error: unknown command '{}'{}\nRun 'dlc --help' for the commands.\n", argv[1],
+               close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
