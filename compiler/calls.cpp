@@ -165,6 +165,8 @@ Value Evaluator::Impl::call_op(const OpDef& op, const Expr& e) {
   bool named_given, name_ok;
   std::string override_name = layer_name_override(args, named_given, name_ok);
   if (!name_ok) return Value::poison();
+  if (named_given && override_name.empty())
+    return fail(args.layer_name->where, "a layer needs a name: name = \"\" only inlines a block's layers");
   OpArgs oa = default_args(op);
   std::vector<int> inputs;
   std::vector<const Value*> bound(op.params.size(), nullptr);
@@ -256,7 +258,8 @@ bool Evaluator::Impl::bind_params(const Decl& d, const Args& args, Frame& f, Sou
       if (v.is_poison()) ok = false;
       frame().vars[p.name.name] = v;
     }
-    if (p.type && ok && !check_param_type(d, p, frame().vars[p.name.name])) ok = false;
+    const Value& bound_value = frame().vars[p.name.name];
+    if (p.type && !bound_value.is_poison() && !check_param_type(d, p, bound_value)) ok = false;
   }
   f = std::move(frames.back());
   frames.pop_back();
@@ -272,14 +275,14 @@ bool Evaluator::Impl::check_param_type(const Decl& d, const Param& p, const Valu
                (t == "quantity" && v.kind == K::number);
   if (match) return true;
   auto& err = error(v.where.valid() ? v.where : p.name.range,
-                    fmt::format("parameter '{}' of {} '{}' expects {} {}, got {}", p.name.name,
-                                decl_kind_name(d.kind), d.name.name, t == "int" ? "an" : "a", t, describe(v)));
+                    fmt::format("parameter '{}' of {} '{}' expects {}, got {}", p.name.name,
+                                decl_kind_name(d.kind), d.name.name, lang::with_article(t), describe(v)));
   err.notes.push_back({p.name.range, "parameter declared here"});
   return false;
 }
 
 Value Evaluator::Impl::call_block(const Decl& block, const Expr& e) {
-  if (static_cast<int>(frames.size()) >= kMaxCallDepth)
+  if (static_cast<int>(frames.size()) > kMaxCallDepth)  // the model's frame, then one per block
     return fail(e.range, fmt::format("blocks nested more than {} deep", kMaxCallDepth));
   Args args;
   if (!eval_args(e, args)) return Value::poison();
@@ -289,17 +292,29 @@ Value Evaluator::Impl::call_block(const Decl& block, const Expr& e) {
   Frame f;
   f.decl = &block;
   f.call_site = e.ident.range;
+  f.call_range = e.range;
   if (!bind_params(block, args, f, e.range)) return Value::poison();
   ScopeNode* saved = current_scope();
   if (!named_given) {
     scope = scope->child(fmt::format("{}{}", block.name.name, ++scope->counters[block.name.name]));
   } else if (!override_name.empty()) {
+    auto [it, fresh] = scope->named_blocks.emplace(override_name, args.layer_name->where);
+    if (!fresh) {
+      auto& d = error(args.layer_name->where, fmt::format("a block named '{}' already exists here", override_name));
+      d.notes.push_back({it->second, "first named here"});
+      return Value::poison();
+    }
     scope = scope->child(override_name);
   }
   frames.push_back(std::move(f));
   exec(block.body);
-  Value result = frame().returned ? frame().result : Value::poison();
+  bool returned = frame().returned;
+  Value result = returned ? frame().result : Value::poison();
   frames.pop_back();
+  if (!returned) {
+    auto& d = error(e.range, fmt::format("block '{}' ended without returning a value", block.name.name));
+    d.notes.push_back({block.name.range, "a 'return' in a loop that did not run is not reached"});
+  }
   scope = saved;
   result.where = e.range;
   return result;
@@ -336,6 +351,9 @@ Value Evaluator::Impl::call_builtin(const Expr& e) {
       start = s->integer;
     }
     std::vector<Value> items;
+    std::int64_t last;
+    if (__builtin_add_overflow(start, static_cast<std::int64_t>(arg(0).elements().size()), &last))
+      return fail(e.range, "enumerate: the counter overflows");
     for (const Value& v : arg(0).elements()) items.push_back(Value::list({Value::integer_value(start++), v}));
     return Value::list(std::move(items), e.range);
   }

@@ -12,8 +12,9 @@ using namespace lang::ast;
 
 namespace {
 
+// A model is built on its own when nothing is left to pass: no parameters
+// without defaults (an alias may have parameters too).
 bool instantiable(const Decl& model) {
-  if (model.alias) return true;
   for (const Param& p : model.params)
     if (!p.default_value) return false;
   return true;

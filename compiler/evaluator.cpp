@@ -19,6 +19,9 @@ lang::Diagnostic& Evaluator::Impl::error(SourceRange at, std::string message) {
   int shown = 0;
   for (auto f = frames.rbegin(); f != frames.rend() && shown < 4; ++f) {
     if (!f->call_site.valid() || !f->decl) continue;
+    const SourceRange& call = f->call_range;
+    if (call.file == at.file && at.offset >= call.offset && at.end() <= call.end())
+      continue;  // the error is in this very call (an argument): the note would repeat it
     d.notes.push_back({f->call_site, fmt::format("in {} '{}' used here", decl_kind_name(f->decl->kind),
                                                  f->decl->name.name)});
     ++shown;
@@ -205,6 +208,15 @@ Value Evaluator::Impl::apply_binary(const Expr& e, Tok op, const Value& a, const
     r.count = n.integer;
     return r;
   }
+  if (a.kind == K::symbol || b.kind == K::symbol) {
+    // In a property value an unknown name is kept as a symbol (gpu, ring);
+    // in arithmetic it can only be a misspelt declaration.
+    const Value& s = a.kind == K::symbol ? a : b;
+    std::string message = fmt::format("unknown name '{}'", s.text);
+    std::string close = lang::closest_match(s.text, symbols.names());
+    if (!close.empty()) message += fmt::format("; did you mean '{}'?", close);
+    return fail(s.where, message);
+  }
   if (a.kind != K::number || b.kind != K::number)
     return fail(e.range, fmt::format("'{}' cannot be applied to {} and {}", op_text.substr(1, op_text.size() - 2),
                                      describe(a), describe(b)));
@@ -332,6 +344,7 @@ void Evaluator::Impl::exec(const Stmt& s) {
 }
 
 void Evaluator::Impl::input(const Stmt& s) {
+  frame().vars[s.target.name] = Value::poison();  // defined even if its type is wrong: no follow-up errors
   DType dtype = DType::f32;
   parse_dtype(s.type.dtype.name, dtype);  // the static pass reported unknown types
   Shape shape;
@@ -405,9 +418,14 @@ void Evaluator::Impl::for_each(const Stmt& s) {
       first = item.elements()[0];
       second = &item.elements()[1];
     }
+    // The scope is named by the value when it makes a name (stage2, layer_a),
+    // by the position otherwise.
     std::string label = s.target.name;
+    bool word = first.kind == Value::Kind::string && !first.text.empty() && first.text.size() <= 64 &&
+                std::all_of(first.text.begin(), first.text.end(),
+                            [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
     if (first.is_int()) label += std::to_string(first.integer);
-    else if (first.kind == Value::Kind::string) label += first.text;
+    else if (word) label += first.text;
     else label += std::to_string(&item - items->data());
     iterate(s, first, second, label);
     if (frame().returned) return;
@@ -427,12 +445,13 @@ void Evaluator::Impl::iterate(const Stmt& s, const Value& first, const Value* se
 
 bool Evaluator::Impl::run_model(const Decl& model, const Args& args, SourceRange call_site, ModelGraph& out, int depth) {
   if (depth > kMaxCallDepth) {
-    error(call_site, "model aliases nested too deeply");
+    error(call_site, fmt::format("model '{}' is reached through more than {} aliases", model.name.name, kMaxCallDepth));
     return false;
   }
   Frame f;
   f.decl = &model;
   f.call_site = call_site;
+  f.call_range = call_site;
   if (!bind_params(model, args, f, call_site)) return false;
   if (model.alias) {
     frames.push_back(std::move(f));
@@ -464,6 +483,8 @@ bool Evaluator::Impl::instantiate(const Decl& model, const Args& args, SourceRan
   pending_scopes.clear();
   graph = &out;
   property_ctx = false;
+  std::size_t saved_steps = steps;
+  steps = 0;  // each model has its own budget
   std::size_t errors = diags.error_count();
   bool ok = false;
   try {
@@ -472,6 +493,7 @@ bool Evaluator::Impl::instantiate(const Decl& model, const Args& args, SourceRan
     ok = false;
   }
   ok = ok && diags.error_count() == errors;
+  steps = saved_steps;
   graph = saved_graph;
   property_ctx = saved_ctx;
   layer_names = std::move(saved_names);
@@ -507,6 +529,7 @@ bool Evaluator::instantiate_call(const Expr& call, ModelGraph& out) {
 
 Value Evaluator::property_value(const Expr& e) {
   impl_->property_ctx = true;
+  impl_->steps = 0;  // each property value has its own budget
   impl_->frames.push_back({});
   Value v;
   try {

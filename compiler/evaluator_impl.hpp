@@ -29,6 +29,7 @@ struct ScopeNode {
   std::string prefix;
   std::map<std::string, int> counters;
   std::map<std::string, std::unique_ptr<ScopeNode>> children;
+  std::map<std::string, SourceRange> named_blocks;  // name = "..." of block calls made here
 
   ScopeNode* child(const std::string& name) {
     auto& c = children[name];
@@ -42,7 +43,8 @@ struct ScopeNode {
 
 struct Frame {
   const Decl* decl = nullptr;
-  SourceRange call_site;
+  SourceRange call_site;   // the callee's name at the call, for notes
+  SourceRange call_range;  // the whole call
   std::map<std::string, Value, std::less<>> vars;
   bool returned = false;
   Value result;

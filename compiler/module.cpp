@@ -42,7 +42,11 @@ std::string value_string(const Value& v, const ModelGraph* graph, bool human) {
       if (human) return lang::format_quantity({v.number, v.dim});
       return fmt::format("{} {}", v.number, v.dim.unit());
     case K::boolean: return v.boolean ? "true" : "false";
-    case K::string: return fmt::format("\"{}\"", v.text);
+    case K::string: {
+      std::string s = "\"";
+      for (char c : v.text) s += (c == '"' || c == '\\') ? std::string{'\\', c} : std::string{c};
+      return s + "\"";
+    }
     case K::symbol: return v.text;
     case K::decl: return v.decl->name.name;
     case K::replicated: return fmt::format("{} * {}", v.count, v.decl->name.name);

@@ -138,8 +138,8 @@ bool spatial(const OpArgs& a, const OpDef& op, std::string_view name, std::size_
   if (v.size() == 1) out.assign(rank, v[0]);
   else if (v.size() == rank) out = v;
   else
-    return fail(err, fmt::format("'{}' has {} values but the input has {} spatial dimensions", name,
-                                 v.size(), rank), op.param_index(name));
+    return fail(err, fmt::format("'{}' has {} values but the input has {} spatial dimension{}", name,
+                                 v.size(), rank, rank == 1 ? "" : "s"), op.param_index(name));
   for (std::int64_t x : out)
     if (x < min)
       return fail(err, fmt::format("'{}' must be at least {}, got {}", name, min, x), op.param_index(name));

@@ -5,6 +5,7 @@
 #include "compiler/properties.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -63,12 +64,12 @@ void PropertyChecker::check_group(const Decl& d, const Schema& schema, const std
       e.notes.push_back({it->second, "first set here"});
       continue;
     }
-    seen[key] = p.name.range;
     if (spec->type == PropType::group) {
       if (!p.is_group) {
         diags_.error(p.range, fmt::format("'{}' is a group of properties: write {} {{ ... }}", key, p.name.name));
         continue;
       }
+      seen[key] = p.name.range;
       check_group(d, *spec->group, p.group, key + ".", out, seen);
       continue;
     }
@@ -77,6 +78,7 @@ void PropertyChecker::check_group(const Decl& d, const Schema& schema, const std
                                              expected_text(*spec)));
       continue;
     }
+    seen[key] = p.name.range;
     Value v = eval_.property_value(*p.value);
     if (v.is_poison()) continue;
     if (!validate(*spec, key, *p.value, v)) continue;
@@ -125,13 +127,17 @@ bool PropertyChecker::validate(const PropSpec& spec, const std::string& key, con
                     (spec.dim.dimensionless() && v.dim == lang::dims::samples());
       if (v.dim != spec.dim && !counts) {
         diags_.error(v.where, fmt::format("property '{}' expects {}, got {}{}", key, expected_text(spec),
-                                          v.dim.dimensionless() ? "a plain number" : "a " + v.dim.describe(),
+                                          v.dim.dimensionless() ? "a plain number" : lang::with_article(v.dim.describe()),
                                           v.dim.dimensionless() && !spec.dim.dimensionless()
                                               ? fmt::format(" (add a unit, e.g. {})", example_unit(spec.dim))
                                               : ""));
         return false;
       }
       if (counts) v.dim = spec.dim;
+      if (spec.whole && v.number != std::floor(v.number)) {
+        diags_.error(v.where, fmt::format("property '{}' is a count and must be a whole number, got {}", key, v.number));
+        return false;
+      }
       return in_range(spec, key, v);
     }
     case PropType::integer:
@@ -171,7 +177,7 @@ std::string PropertyChecker::example_unit(const lang::Dimension& d) {
 bool PropertyChecker::in_range(const PropSpec& spec, const std::string& key, const Value& v) {
   if (v.number >= spec.min && v.number <= spec.max) return true;
   std::string unit = spec.dim.dimensionless() ? "" : " " + spec.dim.unit();
-  if (spec.max >= 1e300)
+  if (spec.max >= 1e15)  // no upper bound worth stating
     diags_.error(v.where, fmt::format("property '{}' must be at least {}{}, got {}", key, spec.min, unit,
                                       lang::format_quantity({v.number, v.dim})));
   else
@@ -284,7 +290,10 @@ bool PropertyChecker::check_model(const std::string& key, const Expr& expr, Valu
   }
   if (!model || model->kind != DeclKind::model) {
     if (v.kind == K::call && !model) {
-      diags_.error(v.where, fmt::format("unknown model '{}'", v.text));
+      std::string message = fmt::format("unknown model '{}'", v.text);
+      std::string close = lang::closest_match(v.text, symbols_.names({DeclKind::model}));
+      if (!close.empty()) message += fmt::format("; did you mean '{}'?", close);
+      diags_.error(v.where, message);
       return false;
     }
     PropSpec spec;

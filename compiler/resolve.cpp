@@ -78,8 +78,16 @@ class Resolver {
     return diags_.error(at, std::move(message));
   }
 
+  // The standard library first: a user declaration that clashes with it is
+  // reported in the user's file, which the user can change.
   void collect() {
-    for (const File& f : program_.files) {
+    std::vector<const File*> order;
+    for (const File& f : program_.files)
+      if (!program_.sources.file(f.id).module.empty()) order.push_back(&f);
+    for (const File& f : program_.files)
+      if (program_.sources.file(f.id).module.empty()) order.push_back(&f);
+    for (const File* file : order) {
+      const File& f = *file;
       if (f.decls.empty() && f.imports.empty() && program_.syntax_ok)
         diags_.error({f.id, 0, 0}, "file declares nothing: expected a model, block, device, link, "
                                    "node, cluster, experiment, crossbar or an import");
@@ -88,7 +96,7 @@ class Resolver {
         if (!inserted) {
           auto& e = diags_.error(d.name.range, fmt::format("duplicate declaration of '{}'", d.name.name));
           e.notes.push_back({it->second->name.range,
-                             fmt::format("'{}' was first declared here as a {}", d.name.name,
+                             fmt::format("'{}' is already declared here, as a {}", d.name.name,
                                          decl_kind_name(it->second->kind))});
         } else if (find_op(d.name.name) || find_builtin(d.name.name)) {
           diags_.error(d.name.range, fmt::format("'{}' is a built-in operation and cannot be redeclared",
@@ -273,17 +281,26 @@ class Resolver {
     for (const Argument& a : e.args) check_expr(*a.value, scope);
     if (const OpDef* op = find_op(callee)) return check_op_args(e, *op);
     if (const Builtin* b = find_builtin(callee)) {
-      int n = static_cast<int>(e.args.size());
-      for (const Argument& a : e.args)
-        if (a.name && !(callee == "enumerate" && a.name->name == "start") &&
-            !(callee == "range" && a.name->name == "step"))
+      int n = 0;  // arguments that count: positional ones, and enumerate's start, range's step
+      bool misnamed = false;
+      for (const Argument& a : e.args) {
+        bool allowed = !a.name || (callee == "enumerate" && a.name->name == "start") ||
+                       (callee == "range" && a.name->name == "step");
+        if (allowed) {
+          ++n;
+        } else {
           error(a.name->range, fmt::format("{} takes no argument named '{}'", callee, a.name->name));
-      if (n < b->min_args || (b->max_args >= 0 && n > b->max_args))
-        error(e.range, fmt::format("{} takes {} argument{}, got {}", callee,
-                                   b->min_args == b->max_args ? fmt::format("{}", b->min_args)
-                                   : b->max_args < 0 ? fmt::format("at least {}", b->min_args)
-                                                     : fmt::format("{} to {}", b->min_args, b->max_args),
-                                   b->max_args == 1 ? "" : "s", n));
+          misnamed = true;
+        }
+      }
+      if (!misnamed && (n < b->min_args || (b->max_args >= 0 && n > b->max_args))) {
+        bool one = b->min_args == b->max_args;
+        std::string count = one                ? fmt::format("{}", b->min_args)
+                            : b->max_args < 0  ? fmt::format("at least {}", b->min_args)
+                                               : fmt::format("{} to {}", b->min_args, b->max_args);
+        bool singular = (one || b->max_args < 0) && b->min_args == 1;
+        error(e.range, fmt::format("{} takes {} argument{}, got {}", callee, count, singular ? "" : "s", n));
+      }
       return;
     }
     const Decl* d = symbols_.find(callee);
@@ -313,6 +330,7 @@ class Resolver {
   void check_call_args(const Expr& e, const Decl& target, Scope& scope) {
     for (const Argument& a : e.args) check_expr(*a.value, scope);
     std::vector<bool> bound(target.params.size(), false);
+    bool misnamed = false;
     std::size_t positional = 0;
     bool named_seen = false;
     for (const Argument& a : e.args) {
@@ -342,12 +360,14 @@ class Resolver {
                                                      target.name.name, a.name->name));
         suggest(err, a.name->name, names);
         err.notes.push_back({target.name.range, fmt::format("'{}' declared here", target.name.name)});
+        misnamed = true;
         continue;
       }
       std::size_t i = static_cast<std::size_t>(it - target.params.begin());
       if (bound[i]) error(a.name->range, fmt::format("argument '{}' given twice", a.name->name));
       bound[i] = true;
     }
+    if (misnamed) return;  // a misspelt argument name explains what looks missing
     for (std::size_t i = 0; i < target.params.size(); ++i)
       if (!bound[i] && !target.params[i].default_value) {
         auto& err = error(e.range, fmt::format("missing argument '{}' for {} '{}'", target.params[i].name.name,
@@ -358,6 +378,7 @@ class Resolver {
 
   void check_op_args(const Expr& e, const OpDef& op) {
     std::vector<bool> bound(op.params.size(), false);
+    bool misnamed = false;
     std::size_t positional = 0;
     bool variadic = !op.params.empty() && op.params[0].type == ArgType::tensors;
     bool named_seen = false;
@@ -382,16 +403,18 @@ class Resolver {
       named_seen = true;
       if (a.name->name == "name") continue;
       int i = op.param_index(a.name->name);
-      if (i < 0 || (variadic && i == 0)) {
+      if (i < 0) {
         std::vector<std::string> names;
         for (const OpParam& p : op.params) names.emplace_back(p.name);
         auto& err = error(a.name->range, fmt::format("{} has no parameter '{}'", op.name, a.name->name));
         suggest(err, a.name->name, names);
+        misnamed = true;
         continue;
       }
       if (bound[i]) error(a.name->range, fmt::format("argument '{}' given twice", a.name->name));
       bound[i] = true;
     }
+    if (misnamed) return;  // a misspelt argument name explains what looks missing
     for (std::size_t i = 0; i < op.params.size(); ++i)
       if (!bound[i] && op.params[i].required)
         error(e.range, fmt::format("missing argument '{}' for {}", op.params[i].name, op.name));

@@ -1,5 +1,7 @@
 #include "compiler/schema.hpp"
 
+#include "lang/diagnostics.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -23,31 +25,47 @@ std::vector<std::string> Schema::names() const {
 
 namespace {
 
+PropSpec make(std::string name, PropType type, std::string doc) {
+  PropSpec p;
+  p.name = std::move(name);
+  p.type = type;
+  p.doc = std::move(doc);
+  return p;
+}
 PropSpec quantity(std::string name, Dimension d, std::string doc, double min = 0, double max = 1e308) {
-  PropSpec p{std::move(name), PropType::quantity, d, {}, {}, {}, nullptr, min, max, false, {}, std::move(doc)};
+  PropSpec p = make(std::move(name), PropType::quantity, std::move(doc));
+  p.dim = d;
+  p.min = min;
+  p.max = max;
   return p;
 }
 PropSpec integer(std::string name, std::string doc, double min = 1, double max = 1e18) {
-  PropSpec p{std::move(name), PropType::integer, {}, {}, {}, {}, nullptr, min, max, false, {}, std::move(doc)};
+  PropSpec p = make(std::move(name), PropType::integer, std::move(doc));
+  p.min = min;
+  p.max = max;
   return p;
 }
-PropSpec boolean(std::string name, std::string doc) {
-  return {std::move(name), PropType::boolean, {}, {}, {}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
-}
-PropSpec string(std::string name, std::string doc) {
-  return {std::move(name), PropType::string, {}, {}, {}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
-}
+PropSpec boolean(std::string name, std::string doc) { return make(std::move(name), PropType::boolean, std::move(doc)); }
+PropSpec string(std::string name, std::string doc) { return make(std::move(name), PropType::string, std::move(doc)); }
 PropSpec choice(std::string name, std::vector<std::string> choices, std::string doc) {
-  return {std::move(name), PropType::enumeration, {}, std::move(choices), {}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
+  PropSpec p = make(std::move(name), PropType::enumeration, std::move(doc));
+  p.choices = std::move(choices);
+  return p;
 }
 PropSpec reference(std::string name, std::vector<DeclKind> kinds, std::string doc) {
-  return {std::move(name), PropType::reference, {}, {}, std::move(kinds), {}, nullptr, 0, 0, false, {}, std::move(doc)};
+  PropSpec p = make(std::move(name), PropType::reference, std::move(doc));
+  p.kinds = std::move(kinds);
+  return p;
 }
 PropSpec replicated(std::string name, DeclKind kind, std::string doc) {
-  return {std::move(name), PropType::replicated, {}, {}, {kind}, {}, nullptr, 0, 0, false, {}, std::move(doc)};
+  PropSpec p = make(std::move(name), PropType::replicated, std::move(doc));
+  p.kinds = {kind};
+  return p;
 }
 PropSpec group(std::string name, const Schema* s, std::string doc) {
-  return {std::move(name), PropType::group, {}, {}, {}, {}, s, 0, 0, false, {}, std::move(doc)};
+  PropSpec p = make(std::move(name), PropType::group, std::move(doc));
+  p.group = s;
+  return p;
 }
 PropSpec required(PropSpec p) {
   p.required = true;
@@ -175,16 +193,19 @@ const Schema& experiment_schema() {
   static const Schema s{"experiment", [] {
     PropSpec batch = quantity("batch", dims::number(), "batch size", 1);
     batch.per = {"device", "node", "global"};
-    PropSpec parallel{"parallel", PropType::variant, {}, {"data", "model", "pipeline", "hybrid"}, {},
-                      {&data_parallel_schema(), &model_parallel_schema(), &pipeline_parallel_schema(),
-                       &hybrid_parallel_schema()},
-                      nullptr, 0, 0, false, {}, "how work is split across devices"};
-    PropSpec model{"model", PropType::model, {}, {}, {}, {}, nullptr, 0, 0, true, {}, "the network"};
+    batch.whole = true;
+    PropSpec dataset = quantity("dataset", dims::samples(), "samples per epoch", 1);
+    dataset.whole = true;
+    PropSpec parallel = make("parallel", PropType::variant, "how work is split across devices");
+    parallel.choices = {"data", "model", "pipeline", "hybrid"};
+    parallel.args = {&data_parallel_schema(), &model_parallel_schema(), &pipeline_parallel_schema(),
+                     &hybrid_parallel_schema()};
+    PropSpec model = required(make("model", PropType::model, "the network"));
     return std::vector<PropSpec>{
         model,
         required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster, DeclKind::crossbar},
                            "what it runs on")),
-        quantity("dataset", dims::samples(), "samples per epoch", 1),
+        dataset,
         quantity("epochs", dims::number(), "passes over the dataset", 0),
         batch,
         choice("scaling", {"weak", "strong"}, "weak: batch per device fixed; strong: global batch fixed"),
@@ -220,15 +241,15 @@ const Schema& crossbar_schema() {
       integer("dac_bits", "bits per DAC step"),
       integer("adc_bits", "ADC resolution"),
       quantity("read_time", dims::time(), "one array read"),
-      quantity("adc_rate", dims::sample_rate(), "ADC sample rate"),
+      quantity("adc_rate", dims::sample_rate(), "ADC sample rate (1.28 GSa/s)"),
       integer("arrays_per_ima", "arrays per in-situ multiply-accumulate unit"),
       integer("adcs_per_ima", "ADCs per IMA"),
       integer("imas_per_tile", "IMAs per tile"),
       integer("tiles", "tiles per chip"),
       quantity("clock", dims::frequency(), "digital clock"),
       choice("signed_weights", {"offset", "differential"}, "how negative weights are encoded"),
-      quantity("conductance_min", dims::number() / dims::resistance(), "lowest programmable conductance", 0),
-      quantity("conductance_max", dims::number() / dims::resistance(), "highest programmable conductance", 0),
+      quantity("conductance_min", dims::conductance(), "lowest programmable conductance", 0),
+      quantity("conductance_max", dims::conductance(), "highest programmable conductance", 0),
       group("noise", &crossbar_noise_schema(), "non-idealities (all off by default)"),
   }};
   return s;
@@ -272,13 +293,13 @@ std::string expected_text(const PropSpec& spec) {
   };
   switch (spec.type) {
     case PropType::quantity:
-      return spec.dim.dimensionless() ? "a plain number" : "a " + spec.dim.describe();
+      return spec.dim.dimensionless() ? "a plain number" : lang::with_article(spec.dim.describe());
     case PropType::integer: return "an integer";
     case PropType::boolean: return "true or false";
     case PropType::string: return "a string";
     case PropType::enumeration:
     case PropType::variant: return fmt::format("one of: {}", fmt::join(spec.choices, ", "));
-    case PropType::reference: return "a " + kinds();
+    case PropType::reference: return lang::with_article(kinds());
     case PropType::replicated: return fmt::format("a {} or a count times a {} (8 * X)", kinds(), kinds());
     case PropType::model: return "a model";
     case PropType::group: return "a group { ... }";

@@ -40,6 +40,7 @@ struct PropSpec {
   bool required = false;
   std::vector<std::string> per;            // quantity: allowed `per` qualifiers (batch = 16 per device)
   std::string doc;
+  bool whole = false;                      // quantity: a count, so an integral value
 
   const char* type_name() const;
 };

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "compiler/value.hpp"
+#include "lang/diagnostics.hpp"
 
 namespace dlc::compiler {
 
@@ -60,7 +61,7 @@ std::string describe(const Value& v) {
     case Value::Kind::poison: return "an invalid value";
     case Value::Kind::number:
       if (v.dim.dimensionless()) return v.integral ? "an integer" : "a number";
-      return "a " + v.dim.describe();
+      return lang::with_article(v.dim.describe());
     case Value::Kind::boolean: return "a boolean";
     case Value::Kind::string: return "a string";
     case Value::Kind::list: return "a list";

@@ -57,6 +57,9 @@ class Diagnostics {
 // One diagnostic's text, with the source line and a caret under the range.
 std::string render_diagnostic(const SourceManager& sources, const Diagnostic& d, bool color);
 
+// "a bandwidth", "an energy": a noun with its indefinite article.
+std::string with_article(std::string_view noun);
+
 // "did you mean 'x'?" support: the closest candidate within a small edit
 // distance, or "" when none is close enough.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);

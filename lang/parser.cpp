@@ -339,10 +339,12 @@ class Parser {
     }
   }
 
+  // Nesting is counted once per bracket, operator or conditional (in primary,
+  // unary, binary and here), so the limit is what the message says.
   ExprPtr expression() {
-    DepthGuard guard(*this);
     ExprPtr cond = binary(0);
     if (peek().kind != Tok::question) return cond;
+    DepthGuard guard(*this);
     advance();
     auto e = std::make_unique<Expr>();
     e->kind = ExprKind::ternary;
@@ -519,7 +521,7 @@ class Parser {
     } else {
       errno = 0;
       double v = std::strtod(digits.c_str(), nullptr);
-      if (errno == ERANGE || !std::isfinite(v))
+      if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1))  // underflow to 0 or a subnormal is fine
         fail(lit.range, fmt::format("number '{}' is out of range",
                                     digits.size() > 40 ? digits.substr(0, 40) + "..." : digits));
       e->number = v;
@@ -530,7 +532,8 @@ class Parser {
     bool first = true;
     while (true) {
       const Token& t = peek();
-      if (t.kind == Tok::percent && !t.space_before) {
+      // 80% and 80 %, but not a % b
+      if (t.kind == Tok::percent && !t.newline_before && (!t.space_before || !starts_expression(peek(1).kind))) {
         advance();
         factor *= 0.01;
         unit_text += "%";
@@ -575,6 +578,15 @@ class Parser {
       if (e->integral) e->integer = static_cast<std::int64_t>(r);
     }
     return e;
+  }
+
+  static bool starts_expression(Tok t) {
+    switch (t) {
+      case Tok::integer: case Tok::real: case Tok::string: case Tok::identifier: case Tok::lparen:
+      case Tok::lbracket: case Tok::minus: case Tok::plus: case Tok::bang: case Tok::kw_true: case Tok::kw_false:
+        return true;
+      default: return false;
+    }
   }
 
   // One unit term: an identifier, optionally with a glued power (mm^2, m^-1).

@@ -36,7 +36,7 @@ struct NamedDimension {
 
 // Watts and volts read better than J/s and J/(s·A).
 const std::pair<Dimension, const char*> kDerivedSymbols[] = {
-    {dims::power(), "W"}, {dims::voltage(), "V"}, {dims::resistance(), "Ohm"},
+    {dims::power(), "W"}, {dims::voltage(), "V"}, {dims::resistance(), "Ohm"}, {dims::conductance(), "S"},
     {dims::frequency(), "Hz"}};
 
 }  // namespace
@@ -68,6 +68,7 @@ std::string Dimension::describe() const {
       {dims::power(), "power"},           {dims::length(), "length"},
       {dims::area(), "area"},             {dims::current(), "current"},
       {dims::voltage(), "voltage"},       {dims::resistance(), "resistance"},
+      {dims::conductance(), "conductance"},
   };
   for (const auto& [d, name] : named)
     if (d == *this) return d.dimensionless() ? name : fmt::format("{} ({})", name, unit());
@@ -99,7 +100,8 @@ const UnitDef* find_base_unit(std::string_view w) {
       {"hour", 3600, dims::time(), false, false}, {"hours", 3600, dims::time(), false, false},
       {"day", 86400, dims::time(), false, false}, {"days", 86400, dims::time(), false, false},
       {"Hz", 1, dims::frequency(), false, true},  {"sample", 1, dims::samples(), false, true},
-      {"samples", 1, dims::samples(), false, true}, {"S", 1, dims::samples(), false, true},
+      {"samples", 1, dims::samples(), false, true}, {"Sa", 1, dims::samples(), false, true},
+      {"S", 1, dims::conductance(), false, true},
       {"J", 1, dims::energy(), false, true},      {"W", 1, dims::power(), false, true},
       {"m", 1, dims::length(), false, true},      {"A", 1, dims::current(), false, true},
       {"V", 1, dims::voltage(), false, true},     {"Ohm", 1, dims::resistance(), false, true},
@@ -121,7 +123,8 @@ constexpr Prefix kPrefixes[] = {
     {"Ti", 1099511627776.0, true}, {"Pi", 1125899906842624.0, true},
     {"K", 1e3, false}, {"k", 1e3, false}, {"M", 1e6, false}, {"G", 1e9, false},
     {"T", 1e12, false}, {"P", 1e15, false}, {"E", 1e18, false}, {"m", 1e-3, false},
-    {"u", 1e-6, false}, {"µ", 1e-6, false}, {"n", 1e-9, false}, {"p", 1e-12, false},
+    // micro is 'u' (names are ASCII)
+    {"u", 1e-6, false}, {"n", 1e-9, false}, {"p", 1e-12, false},
     {"f", 1e-15, false},
 };
 
@@ -183,6 +186,7 @@ std::string format_quantity(const Quantity& q) {
   static const std::pair<double, const char*> prefixes[] = {
       {1e18, "E"}, {1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "K"},
       {1, ""},     {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"}};
+  if (q.dim == dims::samples() && std::fabs(v) < 1e3) return fmt::format("{:g} {}", v, unit);  // no milli-samples
   bool simple = unit.find_first_of("/·^") == std::string::npos || q.dim == dims::bandwidth() ||
                 q.dim == dims::op_rate();
   if (simple && v != 0) {

@@ -59,6 +59,7 @@ inline Dimension area() { return Dimension::base(kMetre, 2); }
 inline Dimension current() { return Dimension::base(kAmpere); }
 inline Dimension voltage() { return power() / current(); }
 inline Dimension resistance() { return voltage() / current(); }
+inline Dimension conductance() { return current() / voltage(); }
 }  // namespace dims
 
 struct Quantity {

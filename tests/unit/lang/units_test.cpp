@@ -41,6 +41,10 @@ TEST_CASE("units: dimensions of named units") {
   CHECK(unit("GHz").dim == dims::frequency());
   CHECK(unit("GHz").value == 1e9);
   CHECK(unit("samples").dim == dims::samples());
+  CHECK(unit("GSa").dim == dims::samples());  // GSa/s, as ADC data sheets write sample rates
+  CHECK(unit("uS").dim == dims::conductance());  // siemens
+  CHECK(unit("uS").value == doctest::Approx(1e-6));
+  CHECK(unit("kOhm").dim == dims::resistance());
   CHECK(unit("h").value == 3600);
   CHECK(unit("min").value == 60);
   CHECK(unit("%").value == 0.01);
