@@ -445,7 +445,10 @@ void Evaluator::Impl::iterate(const Stmt& s, const Value& first, const Value* se
 
 bool Evaluator::Impl::run_model(const Decl& model, const Args& args, SourceRange call_site, ModelGraph& out, int depth) {
   if (depth > kMaxCallDepth) {
-    error(call_site, fmt::format("model '{}' is reached through more than {} aliases", model.name.name, kMaxCallDepth));
+    (void)call_site;
+    const Decl* root = root_model ? root_model : &model;
+    error(root->name.range, fmt::format("model '{}' is defined through more than {} aliases", root->name.name,
+                                        kMaxCallDepth));
     return false;
   }
   Frame f;
@@ -487,6 +490,8 @@ bool Evaluator::Impl::instantiate(const Decl& model, const Args& args, SourceRan
   steps = 0;  // each model has its own budget
   std::size_t errors = diags.error_count();
   bool ok = false;
+  const Decl* saved_root_model = root_model;
+  root_model = &model;
   try {
     ok = run_model(model, args, call_site, out);
   } catch (const Abort&) {
@@ -494,6 +499,7 @@ bool Evaluator::Impl::instantiate(const Decl& model, const Args& args, SourceRan
   }
   ok = ok && diags.error_count() == errors;
   steps = saved_steps;
+  root_model = saved_root_model;
   graph = saved_graph;
   property_ctx = saved_ctx;
   layer_names = std::move(saved_names);

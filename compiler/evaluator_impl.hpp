@@ -75,6 +75,7 @@ struct Evaluator::Impl {
   std::vector<std::string> pending_scopes;
   std::vector<Frame> frames;  // the model, then one per block call
   std::size_t steps = 0;      // evaluation budget used
+  const Decl* root_model = nullptr;  // the model being instantiated (through any aliases)
 
   Impl(const Symbols& s, Diagnostics& d) : symbols(s), diags(d) {}
 
