@@ -16,6 +16,7 @@ using namespace ast;
 struct SyntaxError {
   SourceRange where;
   std::string message;
+  std::vector<Note> notes;
 };
 
 // The words that start a declaration. They are contextual keywords: at the
@@ -50,8 +51,15 @@ class Parser {
       } else if (peek().kind == Tok::semicolon) {
         advance();
       } else {
-        fail_expected("a declaration (model, block, device, link, node, cluster, experiment, "
-                      "crossbar) or an import");
+        std::string what = "a declaration (model, block, device, link, node, cluster, experiment, crossbar) or an import";
+        if (peek().kind == Tok::identifier) {
+          std::vector<std::string> words{"import"};
+          for (const auto& [word, k] : kDeclarationWords) words.emplace_back(word);
+          std::string close = closest_match(peek().text, words);
+          if (!close.empty())
+            fail(peek().range, fmt::format("expected {}, found name '{}'; did you mean '{}'?", what, peek().text, close));
+        }
+        fail_expected(what);
       }
     }
     return std::move(file_);
@@ -82,7 +90,7 @@ class Parser {
   }
 
   [[noreturn]] void fail(SourceRange where, std::string message) {
-    throw SyntaxError{where, std::move(message)};
+    throw SyntaxError{where, std::move(message), {}};
   }
   [[noreturn]] void fail_expected(std::string_view what) {
     const Token& t = peek();
@@ -103,6 +111,23 @@ class Parser {
     if (peek().kind != kind) fail_expected(fmt::format("{} {}", describe(kind), text_of(context)));
     return advance();
   }
+  // Like expect, for the bracket that closes `opened`; the error notes where
+  // the unclosed bracket is.
+  template <class C>
+  void closing(Tok kind, C&& context, SourceRange opened) {
+    if (peek().kind == kind) {
+      advance();
+      return;
+    }
+    try {
+      fail_expected(fmt::format("{} {}", describe(kind), text_of(context)));
+    } catch (SyntaxError& e) {
+      if (e.where.offset != opened.offset)
+        e.notes.push_back({opened, fmt::format("'{}' opened here", text_[opened.offset])});
+      throw;
+    }
+  }
+
   template <class C>
   Identifier identifier(C&& what_context) {
     if (peek().kind != Tok::identifier) return identifier_error(text_of(what_context));
@@ -176,12 +201,12 @@ class Parser {
           fail(d.alias->range, "expected a model instantiation such as ResNet([3, 4, 6, 3])");
       } else {
         expect(Tok::lbrace, [&] { return fmt::format("to start the body of {} '{}'", decl_kind_name(d.kind), d.name.name); });
-        statements(d.body);
+        statements(d.body, prev_range());
       }
     } else {
       if (accept(Tok::colon)) d.base = identifier([&] { return fmt::format("the name of the {} to extend", decl_kind_name(d.kind)); });
       expect(Tok::lbrace, [&] { return fmt::format("to start the properties of {} '{}'", decl_kind_name(d.kind), d.name.name); });
-      properties(d.properties);
+      properties(d.properties, prev_range());
     }
     d.range = kw.range.to(prev_range());
     return d;
@@ -202,18 +227,18 @@ class Parser {
   }
 
   // Properties until the closing '}'.
-  void properties(std::vector<Property>& out) {
+  void properties(std::vector<Property>& out, SourceRange open) {
     DepthGuard guard(*this);
     while (!accept(Tok::rbrace)) {
       if (accept(Tok::semicolon)) continue;
-      if (peek().kind == Tok::end) fail_expected("'}' to close the declaration");
+      if (peek().kind == Tok::end) closing(Tok::rbrace, "to close the declaration", open);
       Property p;
       // Declaration keywords double as property names: link = PCIe3, model = VGG16.
       p.name = peek(1).kind == Tok::assign ? word("a property name or '}'")
                                            : identifier("a property name or '}'");
       if (accept(Tok::lbrace)) {
         p.is_group = true;
-        properties(p.group);
+        properties(p.group, prev_range());
       } else {
         if (peek().kind != Tok::assign)
           fail_expected(fmt::format("'=' or '{{' after property '{}'", p.name.name));
@@ -243,11 +268,11 @@ class Parser {
     fail_expected("';' or a line break after the statement");
   }
 
-  void statements(std::vector<StmtPtr>& out) {
+  void statements(std::vector<StmtPtr>& out, SourceRange open) {
     DepthGuard guard(*this);
     while (!accept(Tok::rbrace)) {
       if (accept(Tok::semicolon)) continue;
-      if (peek().kind == Tok::end) fail_expected("'}' to close the body");
+      if (peek().kind == Tok::end) closing(Tok::rbrace, "to close the body", open);
       out.push_back(statement());
     }
   }
@@ -282,7 +307,7 @@ class Parser {
         s->inclusive = advance().kind == Tok::dotdot_eq;
         s->limit = binary(0);
         expect(Tok::lbrace, "to start the loop body");
-        statements(s->body);
+        statements(s->body, prev_range());
         break;
       case Tok::kw_for:
         advance();
@@ -292,9 +317,12 @@ class Parser {
         expect(Tok::kw_in, "after the loop variable");
         s->value = expression();
         expect(Tok::lbrace, "to start the loop body");
-        statements(s->body);
+        statements(s->body, prev_range());
         break;
       case Tok::identifier:
+        if ((peek().text == "if" || peek().text == "while" || peek().text == "else") && peek(1).kind != Tok::assign)
+          fail(peek().range, fmt::format("dlc has no '{}' statement: choose values with a conditional expression "
+                                         "(c ? a : b) and repeat work with 'repeat' or 'for'", peek().text));
         s->kind = StmtKind::assign;
         s->target = identifier("a name");
         if (peek().kind != Tok::assign)
@@ -431,7 +459,7 @@ class Parser {
       case Tok::lparen: {
         advance();
         ExprPtr inner = expression();
-        expect(Tok::rparen, "to close '('");
+        closing(Tok::rparen, "to close '('", t.range);
         inner->range = t.range.to(prev_range());
         return inner;
       }
@@ -442,7 +470,7 @@ class Parser {
           e->operands.push_back(expression());
           if (!accept(Tok::comma)) break;
         }
-        expect(Tok::rbracket, "or ',' in the list");
+        closing(Tok::rbracket, "or ',' in the list", t.range);
         e->range = t.range.to(prev_range());
         return finish(std::move(e));
       }
@@ -461,7 +489,7 @@ class Parser {
 
   ExprPtr call(ExprPtr e) {
     e->kind = ExprKind::call;
-    advance();  // (
+    SourceRange open = advance().range;  // (
     while (peek().kind != Tok::rparen) {
       Argument a;
       if (peek().kind == Tok::identifier && peek(1).kind == Tok::assign) {
@@ -473,7 +501,7 @@ class Parser {
       e->args.push_back(std::move(a));
       if (!accept(Tok::comma)) break;
     }
-    expect(Tok::rparen, [&] { return fmt::format("or ',' in the arguments of '{}'", e->ident.name); });
+    closing(Tok::rparen, [&] { return fmt::format("or ',' in the arguments of '{}'", e->ident.name); }, open);
     e->range = e->ident.range.to(prev_range());
     return finish(std::move(e));
   }
@@ -631,7 +659,7 @@ ast::File parse(FileId file, std::string_view text, Diagnostics& diags) {
   try {
     return p.run();
   } catch (const SyntaxError& e) {
-    diags.error(e.where, e.message);
+    diags.error(e.where, e.message).notes = e.notes;
     return std::move(p.partial());
   }
 }
