@@ -81,7 +81,7 @@ class Loader {
   Loader(Program& p, Diagnostics& d) : program_(p), diags_(d) {}
 
   // Adds a file, parses it and follows its imports. `key` identifies the file
-  // (canonical path or "std:<module>").
+  // (canonical path, or "std:" and the path inside specs/).
   void add(const std::string& key, const std::string& name, const std::string& path,
            const std::string& module, std::string text) {
     FileId id = program_.sources.add(name, path, module, std::move(text));
@@ -123,7 +123,7 @@ class Loader {
     bool found = false;
     if (!imp.module.empty() && imp.module.starts_with("std.")) {
       module = imp.module;
-      key = "std:" + module;
+      key = "std:" + module_to_path(module);  // the same key as a relative import of the file
       name = kStdPrefix + module_to_path(module).substr(4);
       if (program_.loaded.count(key)) return cycle_or_done(imp, program_.loaded[key]);
       if (const EmbeddedFile* f = find_embedded(module_to_path(module))) {
