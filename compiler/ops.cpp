@@ -51,8 +51,10 @@ std::vector<std::string> dtype_names() {
 std::string shape_string(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
 std::int64_t TensorInfo::elements() const {
+  // Saturates: shape rules report anything this large as too large.
   std::int64_t n = 1;
-  for (std::int64_t d : shape) n *= d;
+  for (std::int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return INT64_MAX;
   return n;
 }
 

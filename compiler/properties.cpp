@@ -175,6 +175,11 @@ std::string PropertyChecker::example_unit(const lang::Dimension& d) {
 }
 
 bool PropertyChecker::in_range(const PropSpec& spec, const std::string& key, const Value& v) {
+  if (spec.positive && v.number <= 0) {
+    diags_.error(v.where, fmt::format("property '{}' must be positive, got {}", key,
+                                      lang::format_quantity({v.number, v.dim})));
+    return false;
+  }
   if (v.number >= spec.min && v.number <= spec.max) return true;
   std::string unit = spec.dim.dimensionless() ? "" : " " + spec.dim.unit();
   if (spec.max >= 1e15)  // no upper bound worth stating

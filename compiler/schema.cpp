@@ -67,6 +67,10 @@ PropSpec group(std::string name, const Schema* s, std::string doc) {
   p.group = s;
   return p;
 }
+PropSpec positive(PropSpec p) {
+  p.positive = true;
+  return p;
+}
 PropSpec required(PropSpec p) {
   p.required = true;
   return p;
@@ -79,7 +83,7 @@ const Schema& efficiency_schema() {
     std::vector<PropSpec> v;
     for (const char* c : {"conv", "matmul", "elementwise", "normalization", "pooling", "recurrent",
                           "attention", "data_movement", "embedding", "memory"})
-      v.push_back(quantity(c, dims::number(), fmt::format("fraction of peak reached by {} ops", c), 1e-6, 1));
+      v.push_back(positive(quantity(c, dims::number(), fmt::format("fraction of peak reached by {} ops", c), 0, 1)));
     return v;
   }()};
   return s;
@@ -89,7 +93,7 @@ const Schema& peak_schema() {
   static const Schema s{"peak", [] {
     std::vector<PropSpec> v;
     for (const char* p : {"fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"})
-      v.push_back(quantity(p, dims::op_rate(), fmt::format("peak {} rate", p), 0));
+      v.push_back(positive(quantity(p, dims::op_rate(), fmt::format("peak {} rate", p))));
     return v;
   }()};
   return s;
@@ -100,13 +104,13 @@ const Schema& device_schema() {
       required(choice("kind", {"cpu", "gpu", "tpu", "accelerator"}, "what the device is")),
       string("vendor", "manufacturer"),
       group("peak", &peak_schema(), "peak arithmetic rate per precision"),
-      quantity("memory", dims::bytes(), "device memory capacity"),
-      quantity("memory_bandwidth", dims::bandwidth(), "device memory bandwidth"),
+      positive(quantity("memory", dims::bytes(), "device memory capacity")),
+      positive(quantity("memory_bandwidth", dims::bandwidth(), "device memory bandwidth")),
       group("efficiency", &efficiency_schema(), "fraction of peak reached per op class"),
       quantity("launch_overhead", dims::time(), "fixed cost per kernel or primitive"),
-      quantity("power", dims::power(), "board or socket power"),
+      positive(quantity("power", dims::power(), "board or socket power")),
       integer("cores", "cores or streaming multiprocessors"),
-      quantity("clock", dims::frequency(), "clock under load"),
+      positive(quantity("clock", dims::frequency(), "clock under load")),
   }};
   return s;
 }
@@ -114,9 +118,9 @@ const Schema& device_schema() {
 const Schema& link_schema() {
   static const Schema s{"link", {
       choice("kind", {"pcie", "nvlink", "infiniband", "ethernet", "xgmi", "other"}, "link technology"),
-      required(quantity("bandwidth", dims::bandwidth(), "bandwidth per direction")),
+      required(positive(quantity("bandwidth", dims::bandwidth(), "bandwidth per direction"))),
       quantity("latency", dims::time(), "one-way latency"),
-      quantity("efficiency", dims::number(), "fraction of bandwidth reached in practice", 1e-6, 1),
+      positive(quantity("efficiency", dims::number(), "fraction of bandwidth reached in practice", 0, 1)),
       integer("lanes", "lanes (PCIe)"),
   }};
   return s;
@@ -130,8 +134,8 @@ const Schema& node_schema() {
       integer("devices_per_switch", "devices sharing one PCIe switch uplink"),
       reference("switch_uplink", {DeclKind::link}, "link from a PCIe switch to the host"),
       replicated("cpu", DeclKind::device, "host processors"),
-      quantity("memory", dims::bytes(), "host memory"),
-      quantity("power", dims::power(), "node power"),
+      positive(quantity("memory", dims::bytes(), "host memory")),
+      positive(quantity("power", dims::power(), "node power")),
   }};
   return s;
 }
@@ -206,7 +210,7 @@ const Schema& experiment_schema() {
         required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster, DeclKind::crossbar},
                            "what it runs on")),
         dataset,
-        quantity("epochs", dims::number(), "passes over the dataset", 0),
+        positive(quantity("epochs", dims::number(), "passes over the dataset")),
         batch,
         choice("scaling", {"weak", "strong"}, "weak: batch per device fixed; strong: global batch fixed"),
         parallel,
@@ -214,7 +218,7 @@ const Schema& experiment_schema() {
         choice("optimizer", {"sgd", "momentum", "adam", "adamw"}, "optimizer (for memory and update cost)"),
         choice("phase", {"training", "inference"}, "training or inference"),
         group("software", &software_schema(), "framework profile"),
-        quantity("target_time", dims::time(), "time budget for the whole run", 0),
+        positive(quantity("target_time", dims::time(), "time budget for the whole run")),
     };
   }()};
   return s;
@@ -240,13 +244,13 @@ const Schema& crossbar_schema() {
       integer("input_bits", "bits per input"),
       integer("dac_bits", "bits per DAC step"),
       integer("adc_bits", "ADC resolution"),
-      quantity("read_time", dims::time(), "one array read"),
-      quantity("adc_rate", dims::sample_rate(), "ADC sample rate (1.28 GSa/s)"),
+      positive(quantity("read_time", dims::time(), "one array read")),
+      positive(quantity("adc_rate", dims::sample_rate(), "ADC sample rate (1.28 GSa/s)")),
       integer("arrays_per_ima", "arrays per in-situ multiply-accumulate unit"),
       integer("adcs_per_ima", "ADCs per IMA"),
       integer("imas_per_tile", "IMAs per tile"),
       integer("tiles", "tiles per chip"),
-      quantity("clock", dims::frequency(), "digital clock"),
+      positive(quantity("clock", dims::frequency(), "digital clock")),
       choice("signed_weights", {"offset", "differential"}, "how negative weights are encoded"),
       quantity("conductance_min", dims::conductance(), "lowest programmable conductance", 0),
       quantity("conductance_max", dims::conductance(), "highest programmable conductance", 0),

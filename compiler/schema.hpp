@@ -41,6 +41,7 @@ struct PropSpec {
   std::vector<std::string> per;            // quantity: allowed `per` qualifiers (batch = 16 per device)
   std::string doc;
   bool whole = false;                      // quantity: a count, so an integral value
+  bool positive = false;                   // quantity: zero is not allowed (a bandwidth, a peak rate)
 
   const char* type_name() const;
 };
