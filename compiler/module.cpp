@@ -21,6 +21,17 @@ std::string layer_attributes(const Layer& layer) {
   return r.attributes;
 }
 
+GraphTotals totals(const ModelGraph& graph) {
+  GraphTotals t;
+  for (const Layer& l : graph.layers) {
+    t.params += l.params;
+    t.state += l.state;
+    t.macs_forward += l.macs_forward;
+    t.macs_backward += l.macs_backward;
+  }
+  return t;
+}
+
 const ModelGraph* CheckedModule::find_model(std::string_view name) const {
   for (const ModelGraph& m : models)
     if (m.name == name) return &m;
@@ -87,7 +98,6 @@ std::string dump(const CheckedModule& module, bool all) {
   for (const ModelGraph& g : module.models) {
     if (!all && !in_root(module, g.origin)) continue;
     out += fmt::format("model {}{}\n", g.name, g.instantiation.empty() ? "" : " = " + g.instantiation);
-    std::int64_t params = 0, state = 0, fwd = 0, bwd = 0;
     for (const Layer& l : g.layers) {
       std::string inputs;
       for (int i : l.inputs) inputs += (inputs.empty() ? "" : ", ") + g.layers[i].name;
@@ -98,15 +108,13 @@ std::string dump(const CheckedModule& module, bool all) {
       std::string attributes = layer_attributes(l);
       if (!attributes.empty()) out += "  " + attributes;
       out += "\n";
-      params += l.params;
-      state += l.state;
-      fwd += l.macs_forward;
-      bwd += l.macs_backward;
     }
+    GraphTotals t = totals(g);
     std::string outputs;
     for (int o : g.outputs) outputs += (outputs.empty() ? "" : ", ") + g.layers[o].name;
     out += fmt::format("  outputs: {}\n", outputs);
-    out += fmt::format("  total: layers={} params={} state={} macs={}/{}\n", g.layers.size(), params, state, fwd, bwd);
+    out += fmt::format("  total: layers={} params={} state={} macs={}/{}\n", g.layers.size(), t.params, t.state,
+                       t.macs_forward, t.macs_backward);
   }
   for (const CheckedDecl& d : module.decls) {
     if (!all && !in_root(module, d.decl)) continue;

@@ -43,6 +43,15 @@ struct ModelGraph {
   std::vector<int> outputs;
 };
 
+// Sums over a graph's layers.
+struct GraphTotals {
+  std::int64_t params = 0;  // trainable
+  std::int64_t state = 0;   // non-trainable
+  std::int64_t macs_forward = 0;
+  std::int64_t macs_backward = 0;
+};
+GraphTotals totals(const ModelGraph& graph);
+
 struct Property {
   std::string key;  // dotted: "peak.fp32"
   Value value;

@@ -1,16 +1,15 @@
 // dlc check: load, parse and check each input separately; print diagnostics
 // (stderr) and a one-line summary or a stage dump (stdout).
-#include <cstdio>
-#include <filesystem>
-#include <map>
-#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <map>
 
 #include "compiler/checker.hpp"
-#include "runtime/gpu_info.hpp"
 #include "tools/dlc/commands.hpp"
 
 namespace dlc::tools {
@@ -37,13 +36,9 @@ std::string human_count(std::int64_t n) {
 }
 
 std::string graph_summary(const compiler::ModelGraph& g) {
-  std::int64_t params = 0, macs = 0;
-  for (const compiler::Layer& l : g.layers) {
-    params += l.params + l.state;
-    macs += l.macs_forward;
-  }
-  return fmt::format("{} layers, {} params, {} MACs per sample", g.layers.size(), human_count(params),
-                     human_count(macs));
+  compiler::GraphTotals t = compiler::totals(g);
+  return fmt::format("{} layers, {} params, {} MACs per sample", g.layers.size(), human_count(t.params + t.state),
+                     human_count(t.macs_forward));
 }
 
 // What the root file declares, one line each, then a count of what it imports.
@@ -90,15 +85,6 @@ std::string summary(const compiler::CheckedModule& m) {
 }
 
 }  // namespace
-
-std::string version_text() {
-  runtime::GpuProbe gpus = runtime::probe_gpus();
-  std::string gpu = gpus.gpus.empty()
-                        ? gpus.reason
-                        : fmt::format("{} GPU{} ({})", gpus.gpus.size(), gpus.gpus.size() == 1 ? "" : "s",
-                                      gpus.gpus[0].name);
-  return fmt::format("dlc {}\nCUDA: {}; {}", DLC_VERSION, gpus.cuda_built ? "built" : "not built", gpu);
-}
 
 int run_check(const CheckOptions& options) {
   bool color = use_color(options.color);

@@ -9,7 +9,21 @@
 #include <unistd.h>
 
 #include "lang/diagnostics.hpp"
+#include "runtime/gpu_info.hpp"
 #include "tools/dlc/commands.hpp"
+
+namespace dlc::tools {
+
+std::string version_text() {
+  runtime::GpuProbe gpus = runtime::probe_gpus();
+  std::string gpu = gpus.gpus.empty()
+                        ? gpus.reason
+                        : fmt::format("{} GPU{} ({})", gpus.gpus.size(), gpus.gpus.size() == 1 ? "" : "s",
+                                      gpus.gpus[0].name);
+  return fmt::format("dlc {}\nCUDA: {}; {}", DLC_VERSION, gpus.cuda_built ? "built" : "not built", gpu);
+}
+
+}  // namespace dlc::tools
 
 namespace {
 
