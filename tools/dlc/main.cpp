@@ -34,7 +34,7 @@ constexpr const char* kDescription =
 
 int run(int argc, char** argv) {
   CLI::App app{kDescription, "dlc"};
-  app.set_version_flag("--version", dlc::tools::version_text());
+  app.set_version_flag("--version", [] { return dlc::tools::version_text(); });  // probes GPUs only when asked
   app.require_subcommand(1);
   app.fallthrough(false);
 
