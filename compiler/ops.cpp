@@ -513,6 +513,45 @@ bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   return finish(r, err);
 }
 
+// Learned absolute positions (BERT, GPT-2): a [max_length, D] table whose
+// first T rows are added to the sequence.
+bool infer_position_embedding(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
+  const TensorInfo& x = a.tensors[0];
+  if (x.shape.size() != 2)
+    return fail(err, fmt::format("position_embedding expects a sequence [tokens, features], got {}",
+                                 shape_string(x.shape)), 0);
+  if (!positive(a, op, "max_length", err)) return false;
+  std::int64_t max_length = integer(a, op, "max_length");
+  if (x.shape[0] > max_length)
+    return fail(err, fmt::format("a sequence of {} tokens is longer than max_length = {}", x.shape[0], max_length),
+                op.param_index("max_length"));
+  r.output = x;
+  r.params = mul(max_length, x.shape[1]);
+  if (a.describe) r.attributes = fmt::format("max_length={}", max_length);
+  return finish(r, err);
+}
+
+// One slice along an axis, which disappears: select(x, 0) of [T, D] is the
+// first token's [D] (BERT's pooler reads the [CLS] token).
+bool infer_select(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
+  const TensorInfo& x = a.tensors[0];
+  std::int64_t rank = static_cast<std::int64_t>(x.shape.size());
+  std::int64_t axis = integer(a, op, "axis"), index = integer(a, op, "index");
+  if (rank < 2)
+    return fail(err, fmt::format("select needs a tensor of rank 2 or more, got {}", shape_string(x.shape)), 0);
+  if (axis < -rank || axis >= rank)
+    return fail(err, fmt::format("axis {} is out of range for {}", axis, shape_string(x.shape)), op.param_index("axis"));
+  std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
+  std::int64_t n = x.shape[ax];
+  if (index < -n || index >= n)
+    return fail(err, fmt::format("index {} is out of range for a dimension of {}", index, n), op.param_index("index"));
+  Shape out = x.shape;
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(ax));
+  r.output = {out, x.dtype};
+  if (a.describe) r.attributes = fmt::format("index={} axis={}", index, axis);
+  return finish(r, err);
+}
+
 using P = OpParam;
 constexpr ArgType T = ArgType::tensor, Ts = ArgType::tensors, I = ArgType::integer,
                   Is = ArgType::integers, B = ArgType::boolean, N = ArgType::number;
@@ -569,6 +608,11 @@ const std::vector<OpDef>& table() {
       {"embedding", OpClass::embedding,
        {P{"x", T, true, ""}, P{"vocab", I, true, ""}, P{"dim", I, true, ""}}, infer_embedding,
        "lookup table: integer ids [T] -> [T, dim]"},
+      {"position_embedding", OpClass::embedding, {P{"x", T, true, ""}, P{"max_length", I, true, ""}},
+       infer_position_embedding, "learned positions added to a sequence [T, D]"},
+      {"select", OpClass::data_movement,
+       {P{"x", T, true, ""}, P{"index", I, true, ""}, P{"axis", I, false, "0"}}, infer_select,
+       "one slice along an axis, which is removed: [T, D] -> [D]"},
       {"lstm", OpClass::recurrent,
        {P{"x", T, true, ""}, P{"hidden", I, true, ""}, P{"layers", I, false, "1"},
         P{"bidirectional", B, false, "false"}, P{"sequences", B, false, "true"}},

@@ -49,6 +49,12 @@ std::vector<std::string> builtin_names() {
   return v;
 }
 
+std::string annotation(const Decl& decl, std::string_view name) {
+  for (const Annotation& a : decl.annotations)
+    if (a.name.name == name && a.args.size() == 1) return a.args[0]->spelling;
+  return {};
+}
+
 bool valid_param_type(std::string_view type) {
   return std::find(std::begin(kParamTypes), std::end(kParamTypes), type) != std::end(kParamTypes);
 }
@@ -106,8 +112,42 @@ class Resolver {
     }
   }
 
+  void check_annotations(const Decl& d) {
+    std::set<std::string> seen;
+    for (const Annotation& a : d.annotations) {
+      const std::string& n = a.name.name;
+      if (n != "type" && n != "title") {
+        auto& e = error(a.name.range, fmt::format("unknown annotation '@{}'", n));
+        suggest(e, n, {"type", "title"});
+        continue;
+      }
+      if (d.kind != DeclKind::model) {
+        error(a.range, fmt::format("'@{}' annotates models, not a {}", n, decl_kind_name(d.kind)));
+        continue;
+      }
+      if (!seen.insert(n).second) {
+        error(a.range, fmt::format("'@{}' is given twice", n));
+        continue;
+      }
+      if (a.args.size() != 1) {
+        error(a.range, fmt::format("'@{}' takes one argument", n));
+        continue;
+      }
+      const Expr& arg = *a.args[0];
+      if (n == "title" && arg.kind != ExprKind::string) {
+        error(arg.range, "'@title' takes a string: @title(\"Eng Acoustic Model\")");
+      } else if (n == "type" && (arg.kind != ExprKind::name ||
+                                 std::find(std::begin(kModelTypes), std::end(kModelTypes), arg.spelling) ==
+                                     std::end(kModelTypes))) {
+        auto& e = error(arg.range, "'@type' takes one of: CNN, RNN, MLP, Transformer");
+        if (arg.kind == ExprKind::name) suggest(e, arg.spelling, {std::begin(kModelTypes), std::end(kModelTypes)});
+      }
+    }
+  }
+
   void check_decl(const Decl& d) {
     current_ = &d;
+    check_annotations(d);
     switch (d.kind) {
       case DeclKind::model:
       case DeclKind::block: check_body_decl(d); break;

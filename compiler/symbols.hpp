@@ -39,6 +39,11 @@ std::vector<std::string> builtin_names();
 bool valid_param_type(std::string_view type);
 inline constexpr const char* kParamTypes[] = {"int", "number", "bool", "string", "list", "tensor", "quantity"};
 
+// Annotations the checker knows: @type(CNN|RNN|MLP|Transformer) and
+// @title("...") on models. The value of one on a declaration, or "".
+std::string annotation(const lang::ast::Decl& decl, std::string_view name);
+inline constexpr const char* kModelTypes[] = {"CNN", "RNN", "MLP", "Transformer"};
+
 // The static pass: collects declarations (duplicates are errors), then checks
 // every body: names, callees, argument names and counts, element types,
 // recursion between blocks. Declarations with errors go to `broken`.

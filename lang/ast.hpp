@@ -104,10 +104,19 @@ enum class DeclKind { model, block, device, link, node, cluster, experiment, cro
 
 const char* decl_kind_name(DeclKind k);
 
+// @name or @name(arguments) before a declaration: facts about it that are not
+// part of its definition (@type(CNN), @title("Eng Acoustic Model")).
+struct Annotation {
+  Identifier name;
+  std::vector<ExprPtr> args;
+  SourceRange range;
+};
+
 struct Decl {
   DeclKind kind;
   SourceRange range;      // the whole declaration
   Identifier name;
+  std::vector<Annotation> annotations;
   std::vector<Param> params;
   bool has_params = false;               // written with (...), even if empty
   std::vector<StmtPtr> body;             // model / block

@@ -112,6 +112,11 @@ std::string dump(const File& file) {
   for (const Import& i : file.imports)
     out += i.path.empty() ? fmt::format("import {}\n", i.module) : fmt::format("import {}\n", quoted(i.path));
   for (const Decl& d : file.decls) {
+    for (const Annotation& a : d.annotations) {
+      std::string args;
+      for (const ExprPtr& e : a.args) args += (args.empty() ? "" : ", ") + to_string(*e);
+      out += a.args.empty() ? fmt::format("@{}\n", a.name.name) : fmt::format("@{}({})\n", a.name.name, args);
+    }
     std::string head = fmt::format("{} {}", decl_kind_name(d.kind), d.name.name);
     if (d.has_params) {
       head += "(";

@@ -164,6 +164,7 @@ class Lexer {
       case '%': return op(Tok::percent, 1);
       case '^': return op(Tok::caret, 1);
       case '?': return op(Tok::question, 1);
+      case '@': return op(Tok::at, 1);
       case '&':
         if (d == '&') return op(Tok::and_and, 2);
         return invalid(start, "unexpected character '&' (did you mean '&&'?)");
@@ -265,7 +266,7 @@ std::string describe(Tok kind) {
       {Tok::gt, ">"}, {Tok::ge, ">="}, {Tok::shl, "<<"}, {Tok::shr, ">>"}, {Tok::plus, "+"},
       {Tok::minus, "-"}, {Tok::star, "*"}, {Tok::slash, "/"}, {Tok::percent, "%"},
       {Tok::caret, "^"}, {Tok::and_and, "&&"}, {Tok::or_or, "||"}, {Tok::bang, "!"},
-      {Tok::question, "?"}};
+      {Tok::question, "?"}, {Tok::at, "@"}};
   for (const auto& [k, s] : punct)
     if (k == kind) return fmt::format("'{}'", s);
   for (const auto& [word, k] : kKeywords)

@@ -21,7 +21,7 @@ enum class Tok {
   // punctuation
   lparen, rparen, lbracket, rbracket, lbrace, rbrace, comma, semicolon, colon,
   dot, dotdot, dotdot_eq, assign, eq, ne, lt, le, gt, ge, shl, shr, plus,
-  minus, star, slash, percent, caret, and_and, or_or, bang, question,
+  minus, star, slash, percent, caret, and_and, or_or, bang, question, at,
 };
 
 struct Token {

@@ -48,6 +48,13 @@ class Parser {
         file_.imports.push_back(import_decl());
       } else if (DeclKind kind; declaration_word(peek(), kind)) {
         file_.decls.push_back(declaration(kind));
+      } else if (peek().kind == Tok::at) {
+        std::vector<Annotation> annotations;
+        while (peek().kind == Tok::at) annotations.push_back(annotation());
+        if (!declaration_word(peek(), kind))
+          fail_expected("a declaration after its annotations");
+        file_.decls.push_back(declaration(kind));
+        file_.decls.back().annotations = std::move(annotations);
       } else if (peek().kind == Tok::semicolon) {
         advance();
       } else {
@@ -210,6 +217,26 @@ class Parser {
     }
     d.range = kw.range.to(prev_range());
     return d;
+  }
+
+  Annotation annotation() {
+    Annotation a;
+    SourceRange start = advance().range;  // @
+    if (!peek().space_before && peek().kind == Tok::identifier) {
+      a.name = identifier("an annotation name after '@'");
+    } else {
+      fail_expected("an annotation name right after '@' (@type(CNN))");
+    }
+    if (peek().kind == Tok::lparen && !peek().space_before) {
+      SourceRange open = advance().range;
+      while (peek().kind != Tok::rparen) {
+        a.args.push_back(expression());
+        if (!accept(Tok::comma)) break;
+      }
+      closing(Tok::rparen, "or ',' in the annotation's arguments", open);
+    }
+    a.range = start.to(prev_range());
+    return a;
   }
 
   void parameters(Decl& d) {

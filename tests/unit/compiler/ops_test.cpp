@@ -84,8 +84,9 @@ TEST_CASE("ops: table lists every op of the language") {
       "conv",    "maxpool", "avgpool",  "global_avgpool", "fc",        "matmul",
       "relu",    "sigmoid", "tanh",     "gelu",           "dropout",   "batchnorm",
       "layernorm", "lrn",   "softmax",  "concat",         "add",       "mul",
-      "flatten", "reshape", "embedding", "lstm",          "gru",       "attention"};
-  CHECK(all_ops().size() == names.size());  // 24 ops
+      "flatten", "reshape", "embedding", "lstm",          "gru",       "attention",
+      "position_embedding", "select"};
+  CHECK(all_ops().size() == names.size());  // 26 ops
   for (std::string_view n : names) {
     CAPTURE(n);
     const OpDef* def = find_op(n);
@@ -721,6 +722,40 @@ TEST_CASE("ops: embedding errors") {
   err = failure("embedding", {tensor({128}, DType::i64)}, {ints("vocab", {30522}), ints("dim", {-768})});
   CHECK(err.message == "'dim' must be positive, got -768");
   CHECK(err.param == 2);
+}
+
+TEST_CASE("ops: position_embedding") {
+  // BERT-base: 512 learned positions of 768 features, added to 128 tokens.
+  OpResult r = apply("position_embedding", {tensor({128, 768})}, {ints("max_length", {512})});
+  CHECK(r.output.shape == Shape{128, 768});
+  CHECK(r.params == 393216);  // 512*768 = 393,216
+  CHECK(r.state == 0);
+  CHECK(r.macs_forward == 0);  // an addition: no multiply-accumulates
+  CHECK(r.macs_backward == 0);
+  CHECK(r.attributes == "max_length=512");
+  OpError err = failure("position_embedding", {tensor({1024, 768})}, {ints("max_length", {512})});
+  CHECK(err.message == "a sequence of 1024 tokens is longer than max_length = 512");
+  CHECK(err.param == 1);
+  err = failure("position_embedding", {tensor({3, 32, 32})}, {ints("max_length", {512})});
+  CHECK(err.message == "position_embedding expects a sequence [tokens, features], got [3, 32, 32]");
+}
+
+TEST_CASE("ops: select") {
+  // BERT's pooler reads the first ([CLS]) token of [128, 768].
+  OpResult r = apply("select", {tensor({128, 768})}, {ints("index", {0})});
+  CHECK(r.output.shape == Shape{768});
+  CHECK(r.params == 0);
+  CHECK(r.macs_forward == 0);
+  CHECK(r.attributes == "index=0 axis=0");
+  OpResult last = apply("select", {tensor({4, 8, 16})}, {ints("index", {-1}), ints("axis", {1})});
+  CHECK(last.output.shape == Shape{4, 16});
+  OpError err = failure("select", {tensor({128, 768})}, {ints("index", {128})});
+  CHECK(err.message == "index 128 is out of range for a dimension of 128");
+  CHECK(err.param == 1);
+  err = failure("select", {tensor({128, 768})}, {ints("index", {0}), ints("axis", {2})});
+  CHECK(err.message == "axis 2 is out of range for [128, 768]");
+  err = failure("select", {tensor({768})}, {ints("index", {0})});
+  CHECK(err.message == "select needs a tensor of rank 2 or more, got [768]");
 }
 
 // ---- recurrent --------------------------------------------------------------
