@@ -48,6 +48,26 @@ std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Dia
     for (const Decl& d : f.decls)
       if (d.kind != DeclKind::model && d.kind != DeclKind::block && !symbols.broken.count(&d))
         properties.check(d);
+  for (const std::string& name : options.models) {
+    if (module->find_model(name)) continue;
+    const Decl* d = symbols.find(name);
+    if (!d || d->kind != DeclKind::model) {
+      std::string message = fmt::format("unknown model '{}'", name);
+      std::string close = lang::closest_match(name, symbols.names({DeclKind::model}));
+      if (!close.empty()) message += fmt::format("; did you mean '{}'?", close);
+      diags.error({}, message);
+      continue;
+    }
+    if (symbols.broken.count(d)) continue;  // its errors are reported
+    if (!instantiable(*d)) {
+      diags.error(d->name.range, fmt::format("model '{}' has parameters without defaults; give it arguments in "
+                                             "a model of your own: model Mine = {}(...)", name, name));
+      continue;
+    }
+    ModelGraph g;
+    g.origin = d;
+    if (evaluator.instantiate(*d, g)) module->models.push_back(std::move(g));
+  }
   return module;
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "compiler/module.hpp"
 
@@ -14,6 +16,9 @@ struct CheckOptions {
   // them (dlc check std). Otherwise they are evaluated on demand: the library
   // is checked by its own tests, and a file that imports it stays fast.
   bool library_models = false;
+  // Models to instantiate by name, wherever they are declared (dlc stats
+  // ResNet50). An unknown name, or a model that needs arguments, is an error.
+  std::vector<std::string> models;
 };
 
 std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags,

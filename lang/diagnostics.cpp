@@ -103,7 +103,9 @@ void render_located(std::string& out, const SourceManager& sources, SourceRange 
                                                         : "\033[1;35m";
   auto bold = [&](const std::string& s) { return color ? "\033[1m" + s + "\033[0m" : s; };
   if (!where.valid()) {
-    out += fmt::format("{}{}: {}{}\n", color ? sev_color : "", severity_name(severity),
+    // Not about a place in a file: said by the tool (dlc: error: unknown model 'X').
+    out += fmt::format("{}{}{}: {}{}\n", severity == Severity::note ? "" : "dlc: ", color ? sev_color : "",
+                       severity_name(severity),
                        color ? "\033[0m" : "", bold(message));
     return;
   }

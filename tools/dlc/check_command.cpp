@@ -11,22 +11,11 @@
 
 #include "compiler/checker.hpp"
 #include "tools/dlc/commands.hpp"
+#include "tools/dlc/frontend.hpp"
 
 namespace dlc::tools {
 
 namespace {
-
-bool use_color(const std::string& mode) {
-  if (mode == "always") return true;
-  if (mode == "never") return false;
-  return isatty(fileno(stderr)) && !std::getenv("NO_COLOR");
-}
-
-// "std" and "std.models" name standard-library modules; anything else is a path.
-bool is_module_name(const std::string& s) {
-  if (std::filesystem::exists(s)) return false;
-  return s == "std" || s.starts_with("std.");
-}
 
 std::string human_count(std::int64_t n) {
   if (n >= 1'000'000'000) return fmt::format("{:.2f}G", n / 1e9);
@@ -94,16 +83,7 @@ int run_check(const CheckOptions& options) {
   for (const std::string& input : options.inputs) {
     auto t0 = clock::now();
     lang::Diagnostics diags;
-    auto program = std::make_unique<compiler::Program>();
-    if (is_module_name(input)) {
-      if (input == "std") {
-        for (const std::string& m : compiler::standard_modules()) compiler::load_module(*program, m, diags);
-      } else {
-        compiler::load_module(*program, input, diags);
-      }
-    } else {
-      compiler::load_file(*program, input, diags);
-    }
+    auto program = load_input(input, diags);
     std::string ast_text;
     if (options.emit == "ast" && !program->files.empty() && program->syntax_ok)
       ast_text = lang::ast::dump(program->files.front());
@@ -112,8 +92,7 @@ int run_check(const CheckOptions& options) {
     check_options.library_models = is_module_name(input);
     auto module = compiler::check(std::move(program), diags, check_options);
     auto t2 = clock::now();
-    diags.finalize();
-    std::fputs(diags.render(module->program->sources, color).c_str(), stderr);
+    bool errors = report(diags, *module->program, color);
     if (options.stats) {
       std::size_t layers = 0, bytes = 0;
       for (const compiler::ModelGraph& g : module->models) layers += g.layers.size();
@@ -125,7 +104,7 @@ int run_check(const CheckOptions& options) {
                  input, module->program->sources.size(), bytes, layers, ms(t1 - t0), ms(t2 - t1), ms(t2 - t0),
                  usage.ru_maxrss / 1024.0);
     }
-    if (diags.has_errors()) {
+    if (errors) {
       failed = true;
       continue;
     }

@@ -1,6 +1,7 @@
 // The commands of the dlc tool: flag structs and the functions that run them.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,21 @@ struct CheckOptions {
 };
 
 int run_check(const CheckOptions& options);
+
+struct StatsOptions {
+  std::string target;  // a model of the standard library, or a .dlc file
+  std::string model;   // with a file: which model
+  std::int64_t batch = 1;
+  std::string format;  // table, json, csv; "" = table on a terminal, else json
+  std::string output;  // -o FILE
+  std::string color = "auto";
+};
+int run_stats(const StatsOptions& options);
+
+struct ModelsOptions {
+  std::string format;
+  std::string output;
+};
+int run_models(const ModelsOptions& options);
 
 }  // namespace dlc::tools

@@ -51,6 +51,30 @@ int run(int argc, char** argv) {
   check_cmd->add_option("--color", check.color, "colour diagnostics: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  dlc::tools::StatsOptions stats;
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Per-layer parameters, multiply-accumulates and memory of a model (a standard-library name such as "
+               "ResNet50, or a .dlc file)");
+  stats_cmd->add_option("model", stats.target, "a model of the standard library (ResNet50), or a .dlc file")->required();
+  stats_cmd->add_option("--model", stats.model, "with a file: the model to report");
+  stats_cmd->add_option("--batch", stats.batch, "samples per batch (MACs and activations scale with it)")
+      ->check(CLI::Range(1, 1'000'000));
+  stats_cmd->add_option("--format", stats.format, "table, json (schema dlc.stats/1) or csv; default: table on a "
+                                                  "terminal, json otherwise")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  stats_cmd->add_option("-o,--output", stats.output, "write to FILE (atomically) instead of stdout");
+  stats_cmd->add_option("--color", stats.color, "colour diagnostics: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  dlc::tools::ModelsOptions models;
+  CLI::App* models_cmd = app.add_subcommand(
+      "models", "The standard library's models: type, parameters, size and forward MACs (the Deep Learning "
+                "Cookbook's table, and more)");
+  models_cmd->add_option("--format", models.format, "table, json (schema dlc.models/1) or csv; default: table on a "
+                                                     "terminal, json otherwise")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  models_cmd->add_option("-o,--output", models.output, "write to FILE (atomically) instead of stdout");
+
   // An unknown command deserves better than CLI11's "a subcommand is required".
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
@@ -73,6 +97,8 @@ int run(int argc, char** argv) {
     return 1;
   }
   if (check_cmd->parsed()) return dlc::tools::run_check(check);
+  if (stats_cmd->parsed()) return dlc::tools::run_stats(stats);
+  if (models_cmd->parsed()) return dlc::tools::run_models(models);
   return 1;
 }
 

@@ -1,0 +1,70 @@
+#include "compiler/table.hpp"
+
+#include <algorithm>
+
+namespace dlc::compiler {
+
+namespace {
+// Display width in characters (UTF-8 continuation bytes take no column).
+std::size_t width(const std::string& s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+}  // namespace
+
+void TextTable::column(std::string header, Align align) {
+  headers_.push_back(std::move(header));
+  aligns_.push_back(align);
+}
+
+void TextTable::row(std::vector<std::string> cells) {
+  cells.resize(headers_.size());
+  rows_.push_back(std::move(cells));
+}
+
+void TextTable::rule() { rows_.emplace_back(); }
+
+std::string TextTable::render() const {
+  std::vector<std::size_t> widths(headers_.size());
+  for (std::size_t c = 0; c < headers_.size(); ++c) {
+    widths[c] = width(headers_[c]);
+    for (const auto& r : rows_)
+      if (!r.empty()) widths[c] = std::max(widths[c], width(r[c]));
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      std::string pad(widths[c] - width(cells[c]), ' ');
+      bool last = c + 1 == cells.size();
+      if (aligns_[c] == Align::right) out += pad + cells[c];
+      else out += cells[c] + (last ? "" : pad);
+      if (!last) out += "  ";
+    }
+    return out + "\n";
+  };
+  std::string total_rule;
+  for (std::size_t c = 0; c < widths.size(); ++c) total_rule += std::string(widths[c], '-') + (c + 1 < widths.size() ? "  " : "");
+  std::string out = line(headers_) + total_rule + "\n";
+  for (const auto& r : rows_) out += r.empty() ? total_rule + "\n" : line(r);
+  return out;
+}
+
+std::string with_separators(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n));
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace dlc::compiler

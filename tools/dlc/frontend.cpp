@@ -1,0 +1,75 @@
+#include "tools/dlc/frontend.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+
+namespace dlc::tools {
+
+bool use_color(const std::string& mode) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  return isatty(fileno(stderr)) && !std::getenv("NO_COLOR");
+}
+
+bool is_module_name(const std::string& input) {
+  if (std::filesystem::exists(input)) return false;
+  return input == "std" || input.starts_with("std.");
+}
+
+std::unique_ptr<compiler::Program> load_input(const std::string& input, lang::Diagnostics& diags) {
+  auto program = std::make_unique<compiler::Program>();
+  if (input == "std" && is_module_name(input)) {
+    for (const std::string& m : compiler::standard_modules()) compiler::load_module(*program, m, diags);
+  } else if (is_module_name(input)) {
+    compiler::load_module(*program, input, diags);
+  } else {
+    compiler::load_file(*program, input, diags);
+  }
+  return program;
+}
+
+bool report(lang::Diagnostics& diags, const compiler::Program& program, bool color) {
+  diags.finalize();
+  std::fputs(diags.render(program.sources, color).c_str(), stderr);
+  return diags.has_errors();
+}
+
+std::string default_format() { return isatty(fileno(stdout)) ? "table" : "json"; }
+
+int write_result(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  fs::path tmp = target;
+  tmp += fmt::format(".tmp{}", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      fmt::print(stderr, "dlc: error: cannot write '{}': {}\n", path, std::strerror(errno));
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      return 1;
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fmt::print(stderr, "dlc: error: cannot write '{}': {}\n", path, ec.message());
+    fs::remove(tmp, ec);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace dlc::tools

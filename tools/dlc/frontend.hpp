@@ -1,0 +1,33 @@
+// What the commands share: loading an input (a file, or standard-library
+// modules by name), diagnostics on stderr, and results on stdout or in a file
+// written atomically.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "compiler/loader.hpp"
+#include "lang/diagnostics.hpp"
+
+namespace dlc::tools {
+
+bool use_color(const std::string& mode);  // auto, always, never
+
+// "std" and "std.models" name standard-library modules; anything else is a path.
+bool is_module_name(const std::string& input);
+
+// Loads a file, or one module (std.models) or all of the standard library (std).
+std::unique_ptr<compiler::Program> load_input(const std::string& input, lang::Diagnostics& diags);
+
+// Prints diagnostics (sorted, deduplicated); returns true when there were errors.
+bool report(lang::Diagnostics& diags, const compiler::Program& program, bool color);
+
+// "table" on a terminal, "json" otherwise: what --format defaults to.
+std::string default_format();
+
+// Writes a result to stdout, or to `path` through a temporary file renamed
+// into place, so an existing file is never left half-written. Returns the
+// exit code: 0, or 1 with a message when the file cannot be written.
+int write_result(const std::string& text, const std::string& path);
+
+}  // namespace dlc::tools
