@@ -1,4 +1,5 @@
-# Runs one dlc command line and checks its exit code and output.
+# Runs one dlc command line and checks its exit code and output (regular
+# expressions, or STDOUT_FILE for the exact output).
 #   cmake -DDLC=... -DARGS="check|x.dlc" -DCODE=1 [-DSTDERR=regex] [-DSTDOUT=regex] [-DWORKDIR=dir] -P run_cli.cmake
 string(REPLACE "|" ";" ARGS "${ARGS}")
 if(NOT WORKDIR)
@@ -18,6 +19,13 @@ endif()
 if(DEFINED STDOUT AND NOT out MATCHES "${STDOUT}")
   message(SEND_ERROR "stdout does not match '${STDOUT}'")
   set(failed TRUE)
+endif()
+if(DEFINED STDOUT_FILE)
+  file(READ ${STDOUT_FILE} expected)
+  if(NOT out STREQUAL expected)
+    message(SEND_ERROR "stdout differs from ${STDOUT_FILE}")
+    set(failed TRUE)
+  endif()
 endif()
 if(DEFINED NO_STDOUT AND NOT out STREQUAL "")
   message(SEND_ERROR "stdout should be empty")

@@ -1,0 +1,122 @@
+// The standard model library against published figures: the Deep Learning
+// Cookbook's table (parameters exact, forward GMACs equal when rounded to the
+// talk's precision) and the reference implementations' trainable counts.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+
+#include "compiler/checker.hpp"
+#include "compiler/stats.hpp"
+
+using namespace dlc;
+using namespace dlc::compiler;
+
+namespace {
+
+// The library's catalog, built once for all the tests of this file.
+const std::map<std::string, CatalogEntry>& library() {
+  static const std::map<std::string, CatalogEntry> entries = [] {
+    lang::Diagnostics diags;
+    auto program = std::make_unique<Program>();
+    load_module(*program, "std.models", diags);
+    CheckOptions options;
+    options.models = catalog_names(*program);
+    auto module = check(std::move(program), diags, options);
+    REQUIRE_FALSE(diags.has_errors());
+    std::map<std::string, CatalogEntry> out;
+    for (const CatalogEntry& e : catalog(*module)) out[e.name] = e;
+    return out;
+  }();
+  return entries;
+}
+
+const CatalogEntry& entry(const std::string& name) {
+  auto it = library().find(name);
+  REQUIRE_MESSAGE(it != library().end(), name);
+  return it->second;
+}
+
+// x rounded to `decimals` places, as the talk prints it.
+double rounded(double x, int decimals) {
+  double f = std::pow(10.0, decimals);
+  return std::round(x * f) / f;
+}
+
+struct SeedRow {
+  const char* name;
+  const char* type;
+  std::int64_t params;  // every Caffe blob: trainable + BatchNorm state
+  int size_mb;          // 2^20 bytes, fp32; -1 where the talk gives a decimal
+  double gflops;        // the talk's "GFLOPs": forward multiply-accumulates
+  int decimals;         // as printed in the talk
+};
+
+// deep-learning-cookbook-talk.txt, "Popular models".
+constexpr SeedRow kSeed[] = {
+    {"AlexNet", "CNN", 60'965'224, 233, 0.7, 1},       {"GoogLeNet", "CNN", 6'998'552, 27, 1.6, 1},
+    {"VGG16", "CNN", 138'357'544, 528, 15.5, 1},       {"VGG19", "CNN", 143'667'240, 548, 19.6, 1},
+    {"ResNet50", "CNN", 25'610'269, 98, 3.9, 1},       {"ResNet101", "CNN", 44'654'608, 170, 7.6, 1},
+    {"ResNet152", "CNN", 60'344'387, 230, 11.3, 1},    {"EngAcousticModel", "RNN", 34'678'784, 132, 0.035, 3},
+    {"TextCNN", "CNN", 151'690, -1, 0.009, 3},
+};
+
+}  // namespace
+
+TEST_CASE("library: the cookbook's table of popular models") {
+  for (const SeedRow& row : kSeed) {
+    CAPTURE(row.name);
+    const CatalogEntry& e = entry(row.name);
+    CHECK(e.type == row.type);
+    CHECK(e.params_total() == row.params);
+    if (row.size_mb > 0) CHECK(std::lround(e.size_bytes() / 1048576.0) == row.size_mb);
+    CHECK(rounded(e.macs_forward / 1e9, row.decimals) == doctest::Approx(row.gflops));
+  }
+  CHECK(rounded(entry("TextCNN").size_bytes() / 1048576.0, 1) == doctest::Approx(0.6));
+}
+
+TEST_CASE("library: the cookbook's table comes first and in the talk's order") {
+  lang::Diagnostics diags;
+  auto program = std::make_unique<Program>();
+  load_module(*program, "std.models", diags);
+  std::vector<std::string> names = catalog_names(*program);
+  REQUIRE(names.size() >= 9);
+  for (std::size_t i = 0; i < 9; ++i) CHECK(names[i] == kSeed[i].name);
+}
+
+TEST_CASE("library: trainable parameters equal the reference implementations") {
+  const std::pair<const char*, std::int64_t> published[] = {
+      // torchvision (resnet*, vgg*, inception_v3 less its 3,326,696-parameter auxiliary classifier)
+      {"ResNet18", 11'689'512},
+      {"ResNet34", 21'797'672},
+      {"ResNet101", 44'549'160},
+      {"ResNet152", 60'192'808},
+      {"VGG16", 138'357'544},
+      {"VGG19", 143'667'240},
+      {"InceptionV3", 23'834'568},
+      // Hugging Face num_parameters(): BertModel (with pooler), GPT2Model
+      {"BERTBase", 109'482'240},
+      {"BERTLarge", 335'141'888},
+      {"GPT2Small", 124'439'808},
+      {"GPT2Medium", 354'823'168},
+      {"GPT2Large", 774'030'080},
+      {"GPT2XL", 1'557'611'200},
+      // DLBS DeepMNIST (Ciresan et al. 2010): 784-2500-2000-1500-1000-500-10
+      {"DeepMNIST", 11'972'510},
+  };
+  for (const auto& [name, params] : published) {
+    CAPTURE(name);
+    CHECK(entry(name).params_trainable == params);
+  }
+  // ResNet-50: torchvision's 25,557,032 plus the released Caffe model's conv1 bias.
+  CHECK(entry("ResNet50").params_trainable == 25'557'032 + 64);
+}
+
+TEST_CASE("library: transformers have no non-trainable state") {
+  for (const char* name : {"BERTBase", "BERTLarge", "GPT2Small", "GPT2XL"}) {
+    CAPTURE(name);
+    CHECK(entry(name).params_state == 0);
+    CHECK(entry(name).type == "Transformer");
+  }
+}
