@@ -8,8 +8,14 @@ dlc=build/bin/dlc
 
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
 
-step "The standard library is compiled into dlc: check all of it" "dlc check std"
-$dlc check std
+step "The standard library is compiled into dlc: check all of it" "dlc check -q std"
+$dlc check -q std && echo "std: ok"
+
+step "The Deep Learning Cookbook's table of popular models, from dlc's own specs" "dlc models"
+$dlc models --format table
+
+step "What one network costs, layer by layer (here the first 12 rows)" "dlc stats ResNet50 | head -14"
+$dlc stats ResNet50 --format table | head -14
 
 step "Check a spec of your own (imports std.models and std.hardware)" "dlc check examples/quickstart.dlc"
 $dlc check examples/quickstart.dlc
