@@ -197,7 +197,11 @@ Value Evaluator::Impl::apply_binary(const Expr& e, Tok op, const Value& a, const
     items.insert(items.end(), b.elements().begin(), b.elements().end());
     return Value::list(std::move(items));
   }
-  if (op == Tok::plus && a.kind == K::string && b.kind == K::string) return Value::string_value(a.text + b.text);
+  if (op == Tok::plus && a.kind == K::string && b.kind == K::string) {
+    if (a.text.size() + b.text.size() > kMaxStringLength)
+      return fail(e.range, fmt::format("string longer than {} characters", kMaxStringLength));
+    return Value::string_value(a.text + b.text);
+  }
   if (op == Tok::star && ((a.kind == K::decl && b.is_int()) || (b.kind == K::decl && a.is_int()))) {
     const Value& d = a.kind == K::decl ? a : b;
     const Value& n = a.kind == K::decl ? b : a;

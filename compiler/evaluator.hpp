@@ -18,6 +18,7 @@ class Evaluator {
   static constexpr std::size_t kMaxLayers = 200'000;
   static constexpr std::size_t kMaxSteps = 10'000'000;
   static constexpr std::size_t kMaxListLength = 1'000'000;
+  static constexpr std::size_t kMaxStringLength = 1'000'000;
   static constexpr int kMaxCallDepth = 64;
 
   Evaluator(const Symbols& symbols, lang::Diagnostics& diags);

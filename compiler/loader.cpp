@@ -196,6 +196,8 @@ class Loader {
 
 }  // namespace
 
+bool Program::is_root(FileId id) const { return std::find(roots.begin(), roots.end(), id) != roots.end(); }
+
 void load_file(Program& program, const std::string& path, Diagnostics& diags) {
   std::string text, why;
   if (!read_file(path, text, why)) {
@@ -207,16 +209,20 @@ void load_file(Program& program, const std::string& path, Diagnostics& diags) {
   }
   std::error_code ec;
   std::string key = fs::weakly_canonical(path, ec).generic_string();
+  program.roots.push_back(static_cast<FileId>(program.sources.size()));
   Loader(program, diags).add(ec ? path : key, path, path, "", std::move(text));
 }
 
 void load_text(Program& program, const std::string& name, std::string text, Diagnostics& diags) {
+  program.roots.push_back(static_cast<FileId>(program.sources.size()));
   Loader(program, diags).add("mem:" + name, name, "", "", std::move(text));
 }
 
 void load_module(Program& program, const std::string& module, Diagnostics& diags) {
   std::string text = "import " + module + "\n";
   Loader(program, diags).add("mem:<command line>", "<command line>", "", "", std::move(text));
+  auto it = program.loaded.find("std:" + module_to_path(module));
+  if (it != program.loaded.end()) program.roots.push_back(it->second);
 }
 
 std::vector<std::string> standard_modules() {

@@ -23,6 +23,11 @@ struct Program {
   // (canonical path, or "std:<path>"), and the import that first loaded it.
   std::map<std::string, lang::FileId> loaded;
   std::map<lang::FileId, lang::SourceRange> imported_at;
+  // The files asked for (the file given, or the modules named): what
+  // summaries and dumps describe; the rest was imported.
+  std::vector<lang::FileId> roots;
+
+  bool is_root(lang::FileId id) const;
 };
 
 // Loads a file from disk. A file that cannot be read is reported as an error

@@ -85,10 +85,7 @@ std::string value_string(const Value& v, const ModelGraph* graph, bool human) {
 namespace {
 
 bool in_root(const CheckedModule& m, const lang::ast::Decl* d) {
-  const auto& root = m.program->files.front();
-  for (const auto& decl : root.decls)
-    if (&decl == d) return true;
-  return false;
+  return d && m.program->is_root(d->name.range.file);
 }
 
 }  // namespace

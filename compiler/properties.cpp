@@ -180,14 +180,21 @@ bool PropertyChecker::in_range(const PropSpec& spec, const std::string& key, con
                                       lang::format_quantity({v.number, v.dim})));
     return false;
   }
-  if (v.number >= spec.min && v.number <= spec.max) return true;
-  std::string unit = spec.dim.dimensionless() ? "" : " " + spec.dim.unit();
-  if (spec.max >= 1e15)  // no upper bound worth stating
-    diags_.error(v.where, fmt::format("property '{}' must be at least {}{}, got {}", key, spec.min, unit,
-                                      lang::format_quantity({v.number, v.dim})));
+  // Integers compare as integers: 1000000000000000001 is above 1e18.
+  bool below = v.integral ? static_cast<double>(v.integer) < spec.min : v.number < spec.min;
+  bool above = v.integral ? v.integer > static_cast<std::int64_t>(std::min(spec.max, 9.2e18)) : v.number > spec.max;
+  if (!below && !above) return true;
+  auto text = [&](double x) {
+    return spec.dim.dimensionless() ? fmt::format("{}", x) : lang::format_quantity({x, spec.dim});
+  };
+  std::string got = v.integral ? std::to_string(v.integer) : lang::format_quantity({v.number, v.dim});
+  if (spec.max <= 1e6)  // a small closed range reads best whole
+    diags_.error(v.where, fmt::format("property '{}' must be between {} and {}, got {}", key, text(spec.min),
+                                      text(spec.max), got));
+  else if (below)
+    diags_.error(v.where, fmt::format("property '{}' must be at least {}, got {}", key, text(spec.min), got));
   else
-    diags_.error(v.where, fmt::format("property '{}' must be between {} and {}{}, got {}", key, spec.min,
-                                      spec.max, unit, lang::format_quantity({v.number, v.dim})));
+    diags_.error(v.where, fmt::format("property '{}' must be at most {:.0f}, got {}", key, spec.max, got));
   return false;
 }
 

@@ -195,7 +195,7 @@ const Schema& software_schema() {
 
 const Schema& experiment_schema() {
   static const Schema s{"experiment", [] {
-    PropSpec batch = quantity("batch", dims::number(), "batch size", 1);
+    PropSpec batch = quantity("batch", dims::number(), "batch size", 1, 1e9);
     batch.per = {"device", "node", "global"};
     batch.whole = true;
     PropSpec dataset = quantity("dataset", dims::samples(), "samples per epoch", 1);

@@ -8,11 +8,20 @@
 
 namespace dlc::compiler {
 
-ModelStats compute_stats(const ModelGraph& graph, std::int64_t batch) {
-  ModelStats s;
+bool compute_stats(const ModelGraph& graph, std::int64_t batch, ModelStats& s) {
+  s = ModelStats{};
   s.model = graph.name;
   s.batch = batch;
   s.totals.name = "total";
+  bool ok = true;
+  auto mul = [&](std::int64_t a, std::int64_t b) {
+    std::int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) ok = false;
+    return r;
+  };
+  auto add = [&](std::int64_t& sum, std::int64_t v) {
+    if (__builtin_add_overflow(sum, v, &sum)) ok = false;
+  };
   for (const Layer& l : graph.layers) {
     LayerStats r;
     r.name = l.name;
@@ -20,20 +29,20 @@ ModelStats compute_stats(const ModelGraph& graph, std::int64_t batch) {
     r.output_shape = l.output.shape;
     r.params_trainable = l.params;
     r.params_state = l.state;
-    r.macs_forward = l.macs_forward * batch;
-    r.macs_backward = l.macs_backward * batch;
-    r.activation_bytes = l.output.elements() * dtype_bytes(l.output.dtype) * batch;
-    s.totals.params_trainable += r.params_trainable;
-    s.totals.params_state += r.params_state;
-    s.totals.macs_forward += r.macs_forward;
-    s.totals.macs_backward += r.macs_backward;
-    s.totals.activation_bytes += r.activation_bytes;
+    r.macs_forward = mul(l.macs_forward, batch);
+    r.macs_backward = mul(l.macs_backward, batch);
+    r.activation_bytes = mul(mul(l.output.elements(), dtype_bytes(l.output.dtype)), batch);
+    add(s.totals.params_trainable, r.params_trainable);
+    add(s.totals.params_state, r.params_state);
+    add(s.totals.macs_forward, r.macs_forward);
+    add(s.totals.macs_backward, r.macs_backward);
+    add(s.totals.activation_bytes, r.activation_bytes);
     // Weights are stored in the layer's floating-point type (f32 for ids' embeddings).
     std::int64_t bytes = is_integer(l.output.dtype) ? 4 : dtype_bytes(l.output.dtype);
-    s.weight_bytes += (l.params + l.state) * bytes;
+    add(s.weight_bytes, mul(l.params + l.state, bytes));
     s.layers.push_back(std::move(r));
   }
-  return s;
+  return ok;
 }
 
 namespace {

@@ -41,7 +41,8 @@ struct ModelStats {
   std::int64_t weight_bytes = 0;  // trainable and state, in each layer's element type
 };
 
-ModelStats compute_stats(const ModelGraph& graph, std::int64_t batch);
+// False when a figure at this batch size does not fit in 64 bits.
+bool compute_stats(const ModelGraph& graph, std::int64_t batch, ModelStats& out);
 std::string stats_table(const ModelStats& stats);
 std::string stats_json(const ModelStats& stats);
 std::string stats_csv(const ModelStats& stats);

@@ -36,10 +36,13 @@ std::string summary(const compiler::CheckedModule& m) {
   const auto& files = m.program->files;
   std::string out;
   std::map<std::string, int> imported;
-  for (std::size_t i = 0; i < files.size(); ++i)
-    for (const lang::ast::Decl& d : files[i].decls) {
+  std::size_t imported_files = 0;
+  for (const lang::ast::File& file : files) {
+    bool root = m.program->is_root(file.id);
+    if (!root && !file.decls.empty()) ++imported_files;
+    for (const lang::ast::Decl& d : file.decls) {
       std::string kind = lang::ast::decl_kind_name(d.kind);
-      if (i > 0) {
+      if (!root) {
         ++imported[kind];
         continue;
       }
@@ -62,10 +65,11 @@ std::string summary(const compiler::CheckedModule& m) {
       }
       out += fmt::format("  {} {}: {}\n", kind, d.name.name, detail);
     }
+  }
   if (!imported.empty()) {
     std::string list;
     for (const auto& [k, n] : imported) list += fmt::format("{}{} {}{}", list.empty() ? "" : ", ", n, k, n == 1 ? "" : "s");
-    out += fmt::format("  imported: {} ({} file{})\n", list, files.size() - 1, files.size() == 2 ? "" : "s");
+    out += fmt::format("  imported: {} ({} file{})\n", list, imported_files, imported_files == 1 ? "" : "s");
   }
   for (const compiler::ModelGraph& g : m.models)
     if (g.origin && g.origin->kind == DeclKind::experiment)
@@ -85,8 +89,9 @@ int run_check(const CheckOptions& options) {
     lang::Diagnostics diags;
     auto program = load_input(input, diags);
     std::string ast_text;
-    if (options.emit == "ast" && !program->files.empty() && program->syntax_ok)
-      ast_text = lang::ast::dump(program->files.front());
+    if (options.emit == "ast" && program->syntax_ok)
+      for (const lang::ast::File& f : program->files)
+        if (program->is_root(f.id)) ast_text += lang::ast::dump(f);
     auto t1 = clock::now();
     compiler::CheckOptions check_options;
     check_options.library_models = is_module_name(input);
@@ -104,12 +109,14 @@ int run_check(const CheckOptions& options) {
                  input, module->program->sources.size(), bytes, layers, ms(t1 - t0), ms(t2 - t1), ms(t2 - t0),
                  usage.ru_maxrss / 1024.0);
     }
+    // The syntax tree is shown whenever the file parses, even with semantic errors.
+    if (options.emit == "ast") std::fputs(ast_text.c_str(), stdout);
     if (errors) {
       failed = true;
       continue;
     }
-    if (options.emit == "ast") std::fputs(ast_text.c_str(), stdout);
-    else if (options.emit == "checked") std::fputs(compiler::dump(*module, options.all).c_str(), stdout);
+    if (options.emit == "ast") continue;
+    if (options.emit == "checked") std::fputs(compiler::dump(*module, options.all).c_str(), stdout);
     else if (!options.quiet) fmt::print("{}: ok\n{}", input, summary(*module));
   }
   return failed ? 1 : 0;

@@ -14,12 +14,13 @@ namespace dlc::tools {
 bool use_color(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;
-  return isatty(fileno(stderr)) && !std::getenv("NO_COLOR");
+  const char* no_color = std::getenv("NO_COLOR");
+  return isatty(fileno(stderr)) && !(no_color && *no_color);
 }
 
 bool is_module_name(const std::string& input) {
-  if (std::filesystem::exists(input)) return false;
-  return input == "std" || input.starts_with("std.");
+  if (input != "std" && !input.starts_with("std.")) return false;
+  return !std::filesystem::is_regular_file(input);  // a folder named std does not hide the library
 }
 
 std::unique_ptr<compiler::Program> load_input(const std::string& input, lang::Diagnostics& diags) {
@@ -40,7 +41,14 @@ bool report(lang::Diagnostics& diags, const compiler::Program& program, bool col
   return diags.has_errors();
 }
 
-std::string default_format() { return isatty(fileno(stdout)) ? "table" : "json"; }
+std::string default_format(const std::string& output) {
+  if (!output.empty() && output != "-") {
+    if (output.ends_with(".csv")) return "csv";
+    if (output.ends_with(".txt")) return "table";
+    return "json";
+  }
+  return isatty(fileno(stdout)) ? "table" : "json";
+}
 
 int write_result(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {

@@ -22,8 +22,9 @@ std::unique_ptr<compiler::Program> load_input(const std::string& input, lang::Di
 // Prints diagnostics (sorted, deduplicated); returns true when there were errors.
 bool report(lang::Diagnostics& diags, const compiler::Program& program, bool color);
 
-// "table" on a terminal, "json" otherwise: what --format defaults to.
-std::string default_format();
+// What --format defaults to: for -o FILE, the file's extension (.csv, .txt:
+// table, else json); on stdout, "table" on a terminal and "json" otherwise.
+std::string default_format(const std::string& output = "");
 
 // Writes a result to stdout, or to `path` through a temporary file renamed
 // into place, so an existing file is never left half-written. Returns the

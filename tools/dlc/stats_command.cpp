@@ -12,18 +12,20 @@ namespace dlc::tools {
 
 namespace {
 
+// A spec file, as opposed to the name of a library model: a folder called
+// ResNet50 next to you does not hide the model.
 bool is_file(const std::string& target) {
-  return target.ends_with(".dlc") || target.find('/') != std::string::npos || std::filesystem::exists(target);
+  return target.ends_with(".dlc") || target.find('/') != std::string::npos ||
+         std::filesystem::is_regular_file(target);
 }
 
 // The model to report from a file: --model, or the only one the file declares.
 const compiler::ModelGraph* pick_model(const compiler::CheckedModule& m, const std::string& file,
                                        const std::string& wanted) {
   if (!wanted.empty()) return m.find_model(wanted);
-  std::vector<const compiler::ModelGraph*> mine;
+  std::vector<const compiler::ModelGraph*> mine;  // declared by the file, or used by its experiments
   for (const compiler::ModelGraph& g : m.models)
-    for (const lang::ast::Decl& d : m.program->files.front().decls)
-      if (g.origin == &d && d.kind == lang::ast::DeclKind::model) mine.push_back(&g);
+    if (g.origin && m.program->is_root(g.origin->name.range.file)) mine.push_back(&g);
   if (mine.size() == 1) return mine.front();
   if (mine.empty()) {
     fmt::print(stderr, "dlc: error: {} declares no model that can be built without arguments\n", file);
@@ -53,8 +55,13 @@ int run_stats(const StatsOptions& options) {
   if (report(diags, *module->program, color)) return 1;
   const compiler::ModelGraph* graph = pick_model(*module, options.target, model_name);
   if (!graph) return 1;
-  compiler::ModelStats stats = compiler::compute_stats(*graph, options.batch);
-  std::string format = options.format.empty() ? default_format() : options.format;
+  compiler::ModelStats stats;
+  if (!compiler::compute_stats(*graph, options.batch, stats)) {
+    fmt::print(stderr, "dlc: error: the figures of {} at batch {} do not fit in 64 bits; use a smaller batch\n",
+               graph->name, options.batch);
+    return 1;
+  }
+  std::string format = options.format.empty() ? default_format(options.output) : options.format;
   std::string text = format == "json"  ? compiler::stats_json(stats)
                      : format == "csv" ? compiler::stats_csv(stats)
                                        : compiler::stats_table(stats);
@@ -69,7 +76,7 @@ int run_models(const ModelsOptions& options) {
   auto module = compiler::check(std::move(program), diags, check_options);
   if (report(diags, *module->program, use_color("auto"))) return 2;  // the library itself is broken: our bug
   std::vector<compiler::CatalogEntry> entries = compiler::catalog(*module);
-  std::string format = options.format.empty() ? default_format() : options.format;
+  std::string format = options.format.empty() ? default_format(options.output) : options.format;
   std::string text = format == "json"  ? compiler::catalog_json(entries)
                      : format == "csv" ? compiler::catalog_csv(entries)
                                        : compiler::catalog_table(entries);
