@@ -238,7 +238,13 @@ bool Evaluator::Impl::bind_params(const Decl& d, const Args& args, Frame& f, Sou
     std::size_t i = 0;
     while (i < d.params.size() && d.params[i].name.name != n->name) ++i;
     if (i == d.params.size()) {
-      error(n->range, fmt::format("{} '{}' has no parameter '{}'", decl_kind_name(d.kind), d.name.name, n->name));
+      std::vector<std::string> names;
+      for (const Param& p : d.params) names.push_back(p.name.name);
+      std::string message = fmt::format("{} '{}' has no parameter '{}'", decl_kind_name(d.kind), d.name.name, n->name);
+      std::string close = lang::closest_match(n->name, names);
+      if (!close.empty()) message += fmt::format("; did you mean '{}'?", close);
+      auto& diag = error(n->range, message);
+      diag.notes.push_back({d.name.range, fmt::format("'{}' declared here", d.name.name)});
       return false;
     }
     f.vars[n->name] = v;

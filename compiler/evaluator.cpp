@@ -43,6 +43,7 @@ void Evaluator::Impl::step(SourceRange at) {
 Value Evaluator::Impl::eval(const Expr& e) {
   switch (e.kind) {
     case ExprKind::number: {
+      if (e.invalid) return Value::poison();  // its unknown unit was reported by the parser
       Value v = Value::real(e.number, e.dim, e.range);
       v.integral = e.integral;
       v.integer = e.integer;
@@ -216,10 +217,17 @@ Value Evaluator::Impl::apply_binary(const Expr& e, Tok op, const Value& a, const
     // In a property value an unknown name is kept as a symbol (gpu, ring);
     // in arithmetic it can only be a misspelt declaration.
     const Value& s = a.kind == K::symbol ? a : b;
+    if (lang::parse_unit_term(s.text))
+      return fail(s.where, fmt::format("'{}' is read as a name here: write a unit right after its number, with no "
+                                       "spaces around '/' (600 GB/s)", s.text));
     std::string message = fmt::format("unknown name '{}'", s.text);
     std::string close = lang::closest_match(s.text, symbols.names());
     if (!close.empty()) message += fmt::format("; did you mean '{}'?", close);
     return fail(s.where, message);
+  }
+  if (a.kind == K::tensor && b.kind == K::tensor && (op == Tok::plus || op == Tok::star)) {
+    const char* fn = op == Tok::plus ? "add" : "mul";
+    return fail(e.range, fmt::format("'{}' works on numbers; for tensors write {}(a, b)", op == Tok::plus ? "+" : "*", fn));
   }
   if (a.kind != K::number || b.kind != K::number)
     return fail(e.range, fmt::format("'{}' cannot be applied to {} and {}", op_text.substr(1, op_text.size() - 2),
@@ -441,7 +449,7 @@ void Evaluator::Impl::iterate(const Stmt& s, const Value& first, const Value* se
   if (second && s.second) frame().vars[s.second->name] = *second;
   ScopeNode* saved = scope;
   std::vector<std::string> saved_pending = pending_scopes;
-  pending_scopes.push_back(label);
+  if (s.target.name != "_") pending_scopes.push_back(label);  // `repeat _ in ...` names no scope
   exec(s.body);
   pending_scopes = std::move(saved_pending);
   scope = saved;

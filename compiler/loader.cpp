@@ -86,9 +86,8 @@ class Loader {
            const std::string& module, std::string text) {
     FileId id = program_.sources.add(name, path, module, std::move(text));
     program_.loaded[key] = id;
-    std::size_t errors_before = diags_.error_count();
     lang::ast::File file = lang::parse(id, program_.sources.file(id).text, diags_);
-    if (diags_.error_count() > errors_before) program_.syntax_ok = false;
+    if (file.syntax_error) program_.syntax_ok = false;
     std::size_t index = program_.files.size();
     program_.files.push_back(std::move(file));
     stack_.push_back(id);

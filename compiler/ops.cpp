@@ -177,6 +177,9 @@ bool window(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std
 
 std::string list_attr(const std::vector<std::int64_t>& v) { return shape_string(v); }
 
+// The spatial part of [C, H, W]: what a window slides over.
+Shape spatial_dims(const TensorInfo& x) { return Shape(x.shape.begin() + 1, x.shape.end()); }
+
 bool infer_conv(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   const TensorInfo& x = a.tensors[0];
   if (!spatial_input(op, x, err)) return false;
@@ -196,7 +199,7 @@ bool infer_conv(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
     if (!window(x.shape[i + 1], k[i], s[i], p[i], d[i], false, o))
       return fail(err, fmt::format("kernel {} (dilation {}) is larger than the padded input {} "
                                    "(padding {})", list_attr(k), list_attr(d),
-                                   shape_string(x.shape), list_attr(p)), op.param_index("kernel"));
+                                   shape_string(spatial_dims(x)), list_attr(p)), op.param_index("kernel"));
     out.push_back(o);
   }
   std::int64_t per_output = mul(cin / g, product(k));  // MACs for one output element
@@ -234,7 +237,7 @@ bool infer_pool(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
     std::int64_t o;
     if (!window(x.shape[i + 1], k[i], s[i], p[i], 1, ceil_mode, o))
       return fail(err, fmt::format("kernel {} is larger than the padded input {}", list_attr(k),
-                                   shape_string(x.shape)), op.param_index("kernel"));
+                                   shape_string(spatial_dims(x))), op.param_index("kernel"));
     out.push_back(o);
   }
   r.output = {out, x.dtype};

@@ -260,7 +260,8 @@ bool PropertyChecker::check_reference(const PropSpec& spec, const std::string& k
   };
   if (v.kind == K::symbol) {
     std::string kinds;
-    for (DeclKind k : spec.kinds) kinds += (kinds.empty() ? "" : " or ") + std::string(decl_kind_name(k));
+    for (std::size_t i = 0; i < spec.kinds.size(); ++i)
+      kinds += (i == 0 ? "" : i + 1 == spec.kinds.size() ? " or " : ", ") + std::string(decl_kind_name(spec.kinds[i]));
     std::string message = fmt::format("unknown {} '{}'", kinds, v.text);
     std::vector<std::string> candidates;
     for (const auto& [name, d] : symbols_.decls)

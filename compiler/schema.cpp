@@ -293,7 +293,9 @@ std::string expected_text(const PropSpec& spec) {
   auto kinds = [&] {
     std::vector<std::string> k;
     for (DeclKind d : spec.kinds) k.push_back(lang::ast::decl_kind_name(d));
-    return fmt::format("{}", fmt::join(k, " or "));
+    std::string out;
+    for (std::size_t i = 0; i < k.size(); ++i) out += (i == 0 ? "" : i + 1 == k.size() ? " or " : ", ") + k[i];
+    return out;
   };
   switch (spec.type) {
     case PropType::quantity:

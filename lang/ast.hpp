@@ -60,6 +60,7 @@ struct Expr {
   // call arguments
   std::vector<Argument> args;
   int height = 1;  // depth of the tree below this node (bounded by the parser)
+  bool invalid = false;  // a number whose unit is unknown (reported by the parser)
 };
 
 struct TensorType {
@@ -134,6 +135,7 @@ struct Import {
 
 struct File {
   FileId id = kNoFile;
+  bool syntax_error = false;  // parsing stopped at an error: the file is incomplete
   std::vector<Import> imports;
   std::vector<Decl> decls;
 };

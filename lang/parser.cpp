@@ -40,7 +40,10 @@ bool declaration_word(const Token& t, DeclKind& kind) {
 
 class Parser {
  public:
-  Parser(FileId file, std::string_view text) : tokens_(lex(file, text)), text_(text) { file_.id = file; }
+  Parser(FileId file, std::string_view text, Diagnostics& diags)
+      : tokens_(lex(file, text)), text_(text), diags_(&diags) {
+    file_.id = file;
+  }
 
   File run() {
     while (peek().kind != Tok::end) {
@@ -77,6 +80,7 @@ class Parser {
  private:
   std::vector<Token> tokens_;
   std::string_view text_;
+  Diagnostics* diags_;
   std::size_t pos_ = 0;
   int depth_ = 0;
   File file_;
@@ -587,8 +591,9 @@ class Parser {
     bool first = true;
     while (true) {
       const Token& t = peek();
-      // 80% and 80 %, but not a % b
-      if (t.kind == Tok::percent && !t.newline_before && (!t.space_before || !starts_expression(peek(1).kind))) {
+      // 80% and 80 % (before a line break or a closing token), but not a % b
+      if (t.kind == Tok::percent && !t.newline_before &&
+          (!t.space_before || peek(1).newline_before || !starts_expression(peek(1).kind))) {
         advance();
         factor *= 0.01;
         unit_text += "%";
@@ -603,7 +608,11 @@ class Parser {
         break;  // the next statement, not a unit
       std::string term = unit_term_text();
       auto q = parse_unit_term(term);
-      if (!q) fail(t.range.to(prev_range()), fmt::format("unknown unit '{}'", term));
+      if (!q) {
+        unknown_unit(t.range.to(prev_range()), term);
+        e->invalid = true;
+        continue;
+      }
       factor *= q->value;
       dim = dim * q->dim;
       unit_text += (first ? "" : " ") + term;
@@ -614,7 +623,11 @@ class Parser {
         advance();
         std::string den = unit_term_text();
         auto qd = parse_unit_term(den);
-        if (!qd) fail(prev_range(), fmt::format("unknown unit '{}'", den));
+        if (!qd) {
+          unknown_unit(prev_range(), den);
+          e->invalid = true;
+          continue;
+        }
         factor /= qd->value;
         dim = dim / qd->dim;
         unit_text += "/" + den;
@@ -633,6 +646,16 @@ class Parser {
       if (e->integral) e->integer = static_cast<std::int64_t>(r);
     }
     return e;
+  }
+
+  // An unknown unit is reported but does not stop the file: the number
+  // becomes invalid (the checker says nothing more about it), so the other
+  // errors of the file still show.
+  void unknown_unit(SourceRange where, const std::string& term) {
+    std::string message = fmt::format("unknown unit '{}'", term);
+    std::string hint = suggest_unit(term);
+    if (!hint.empty()) message += fmt::format("; did you mean {}?", hint);
+    diags_->error(where, message);
   }
 
   static bool starts_expression(Tok t) {
@@ -682,12 +705,14 @@ const char* ast::decl_kind_name(DeclKind k) {
 }
 
 ast::File parse(FileId file, std::string_view text, Diagnostics& diags) {
-  Parser p(file, text);
+  Parser p(file, text, diags);
   try {
     return p.run();
   } catch (const SyntaxError& e) {
     diags.error(e.where, e.message).notes = e.notes;
-    return std::move(p.partial());
+    ast::File partial = std::move(p.partial());
+    partial.syntax_error = true;
+    return partial;
   }
 }
 

@@ -1,8 +1,10 @@
 #include "lang/units.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <utility>
+#include <vector>
 
 namespace dlc::lang {
 
@@ -198,6 +200,77 @@ std::string format_quantity(const Quantity& q) {
     }
   }
   return fmt::format("{:g} {}", v, unit);
+}
+
+}  // namespace dlc::lang
+
+namespace dlc::lang {
+
+namespace {
+
+// Spellings people write: every unit, alone and with the common prefixes.
+const std::vector<std::string>& unit_spellings() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v;
+    const char* bases[] = {"B", "b", "FLOP", "FLOPS", "OPS", "MAC", "s", "Hz", "W", "J", "V", "A", "S", "Ohm",
+                           "m", "sample", "samples", "Sa", "bytes", "bits", "min", "h", "hours", "days"};
+    const char* prefixes[] = {"", "K", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti", "m", "u", "n", "p"};
+    for (const char* p : prefixes)
+      for (const char* b : bases) {
+        std::string w = std::string(p) + b;
+        if (parse_unit_term(w)) v.push_back(w);
+      }
+    return v;
+  }();
+  return all;
+}
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string suggest_unit(std::string_view word) {
+  // GBps, Gbps, MBps: a rate written without the slash.
+  if (word.size() > 2 && word.ends_with("ps") && parse_unit_term(word.substr(0, word.size() - 2)))
+    return fmt::format("'{}/s'", word.substr(0, word.size() - 2));
+  // gb, gib, tflops: the right letters in the wrong case (bits and bytes differ by case).
+  std::vector<std::string> cased;
+  for (const std::string& s : unit_spellings())
+    if (same_ignoring_case(s, word)) cased.push_back(fmt::format("'{}'", s));
+  if (!cased.empty()) {
+    std::string out;
+    for (std::size_t i = 0; i < cased.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == cased.size() ? " or " : ", ") + cased[i];
+    return out;
+  }
+  // Otherwise the closest spelling, if one is close (an edit or two).
+  std::size_t best = word.size() <= 3 ? 1 : 2;
+  std::string found;
+  for (const std::string& s : unit_spellings()) {
+    // Levenshtein distance, small words only.
+    std::vector<std::size_t> row(s.size() + 1);
+    for (std::size_t j = 0; j <= s.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= word.size(); ++i) {
+      std::size_t diag = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= s.size(); ++j) {
+        std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (word[i - 1] == s[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    if (row[s.size()] <= best && (found.empty() || row[s.size()] < best)) {
+      best = row[s.size()];
+      found = s;
+      if (best == 0) break;
+    }
+  }
+  return found.empty() ? "" : fmt::format("'{}'", found);
 }
 
 }  // namespace dlc::lang

@@ -72,6 +72,9 @@ struct Quantity {
 // units and the dimension, or nothing if the word is not a unit.
 std::optional<Quantity> parse_unit_term(std::string_view word);
 
+// For an unknown unit: "'GB/s'", "'GB' or 'Gb'", or "" when nothing is close.
+std::string suggest_unit(std::string_view word);
+
 // Formats a quantity for people: "7 GB/s", "16 GiB" is shown as "17.18 GB".
 std::string format_quantity(const Quantity& q);
 
