@@ -58,6 +58,15 @@ std::string human_bytes(std::int64_t b) {
   return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
+// 5.68 M, 3.87 G, 1.67 T: three significant digits and an SI prefix.
+std::string scaled(double v) {
+  static const std::pair<double, const char*> prefixes[] = {{1e18, "E"}, {1e15, "P"}, {1e12, "T"},
+                                                            {1e9, "G"},  {1e6, "M"},  {1e3, "K"}};
+  for (const auto& [f, p] : prefixes)
+    if (v >= f) return fmt::format("{:.3g} {} ", v / f, p);
+  return fmt::format("{:g} ", v);
+}
+
 nlohmann::ordered_json layer_json(const LayerStats& l) {
   return {{"name", l.name},
           {"op", l.op},
@@ -89,14 +98,14 @@ std::string stats_table(const ModelStats& s) {
   for (const LayerStats& l : s.layers) add(l, shape_string(l.output_shape));
   t.rule();
   add(s.totals, "");
-  std::string out = fmt::format("{}: {} layers, batch {}\n\n", s.model, s.layers.size(), s.batch);
+  std::string out = fmt::format("{}: {} layer{}, batch {}\n\n", s.model, s.layers.size(), s.layers.size() == 1 ? "" : "s",
+                                s.batch);
   out += t.render();
   out += fmt::format("\nparameters: {} trainable + {} state = {} ({} as stored)\n",
                      with_separators(s.totals.params_trainable), with_separators(s.totals.params_state),
                      with_separators(s.totals.params_trainable + s.totals.params_state), human_bytes(s.weight_bytes));
-  out += fmt::format("forward: {:.3f} GMACs = {:.3f} GFLOPs; backward: {:.3f} GMACs (per batch of {})\n",
-                     s.totals.macs_forward / 1e9, 2 * s.totals.macs_forward / 1e9, s.totals.macs_backward / 1e9,
-                     s.batch);
+  out += fmt::format("forward: {}MACs = {}FLOPs; backward: {}MACs (per batch of {})\n", scaled(s.totals.macs_forward),
+                     scaled(2.0 * s.totals.macs_forward), scaled(s.totals.macs_backward), s.batch);
   return out;
 }
 
@@ -126,7 +135,9 @@ std::string stats_csv(const ModelStats& s) {
                        l.params_state, l.macs_forward, l.macs_backward, l.activation_bytes);
   };
   for (const LayerStats& l : s.layers) line(l, shape_string(l.output_shape));
-  line(s.totals, "");
+  LayerStats total = s.totals;
+  total.name = "(total)";  // layer names cannot contain parentheses
+  line(total, "");
   return out;
 }
 

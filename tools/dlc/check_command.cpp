@@ -18,6 +18,8 @@ namespace dlc::tools {
 namespace {
 
 std::string human_count(std::int64_t n) {
+  if (n >= 1'000'000'000'000'000) return fmt::format("{:.2f}P", n / 1e15);
+  if (n >= 1'000'000'000'000) return fmt::format("{:.2f}T", n / 1e12);
   if (n >= 1'000'000'000) return fmt::format("{:.2f}G", n / 1e9);
   if (n >= 1'000'000) return fmt::format("{:.2f}M", n / 1e6);
   if (n >= 10'000) return fmt::format("{:.1f}K", n / 1e3);
@@ -26,8 +28,8 @@ std::string human_count(std::int64_t n) {
 
 std::string graph_summary(const compiler::ModelGraph& g) {
   compiler::GraphTotals t = compiler::totals(g);
-  return fmt::format("{} layers, {} params, {} MACs per sample", g.layers.size(), human_count(t.params + t.state),
-                     human_count(t.macs_forward));
+  return fmt::format("{} layer{}, {} params, {} MACs per sample", g.layers.size(), g.layers.size() == 1 ? "" : "s",
+                     human_count(t.params + t.state), human_count(t.macs_forward));
 }
 
 // What the root file declares, one line each, then a count of what it imports.
@@ -51,7 +53,9 @@ std::string summary(const compiler::CheckedModule& m) {
         const compiler::ModelGraph* g = m.find_model(d.name.name);
         detail = g ? graph_summary(*g) : "parameterised; instantiate it with arguments";
       } else if (d.kind == DeclKind::block) {
-        detail = fmt::format("{} parameter{}", d.params.size(), d.params.size() == 1 ? "" : "s");
+        std::string params;
+        for (const lang::ast::Param& p : d.params) params += (params.empty() ? "" : ", ") + p.name.name;
+        detail = fmt::format("block {}({})", d.name.name, params);
       } else if (const compiler::CheckedDecl* c = m.find_decl(d.name.name)) {
         std::vector<std::string> props;
         for (const compiler::Property& p : c->properties) {
@@ -63,7 +67,8 @@ std::string summary(const compiler::CheckedModule& m) {
         }
         for (const std::string& p : props) detail += (detail.empty() ? "" : "; ") + p;
       }
-      out += fmt::format("  {} {}: {}\n", kind, d.name.name, detail);
+      if (d.kind == DeclKind::block) out += fmt::format("  {}\n", detail);
+      else out += fmt::format("  {} {}: {}\n", kind, d.name.name, detail);
     }
   }
   if (!imported.empty()) {
@@ -104,7 +109,7 @@ int run_check(const CheckOptions& options) {
       for (std::size_t f = 0; f < module->program->sources.size(); ++f) bytes += module->program->sources.file(f).text.size();
       rusage usage{};
       getrusage(RUSAGE_SELF, &usage);
-      fmt::print(stderr, "{}: stats: {} files, {} bytes, {} layers; load+parse {:.2f} ms, check {:.2f} ms, "
+      fmt::print(stderr, "{}: stats: {} file(s), {} bytes, {} layer(s); load+parse {:.2f} ms, check {:.2f} ms, "
                          "total {:.2f} ms; peak memory {:.1f} MiB\n",
                  input, module->program->sources.size(), bytes, layers, ms(t1 - t0), ms(t2 - t1), ms(t2 - t0),
                  usage.ru_maxrss / 1024.0);
