@@ -1,6 +1,7 @@
 #include "compiler/checker.hpp"
 
 #include <fmt/format.h>
+#include <map>
 
 #include "compiler/evaluator.hpp"
 #include "compiler/properties.hpp"
@@ -18,6 +19,40 @@ bool instantiable(const Decl& model) {
   for (const Param& p : model.params)
     if (!p.default_value) return false;
   return true;
+}
+
+// Warnings for a model's layers that reach no output, and inputs nothing
+// uses: usually a forgotten `x = ...`. Their cost is still counted, as a
+// framework running the spec as written would pay it.
+void warn_unused(const ModelGraph& g, lang::Diagnostics& diags) {
+  std::vector<bool> live(g.layers.size(), false);
+  std::vector<int> work(g.outputs.begin(), g.outputs.end());
+  while (!work.empty()) {
+    int i = work.back();
+    work.pop_back();
+    if (live[i]) continue;
+    live[i] = true;
+    for (int in : g.layers[i].inputs) work.push_back(in);
+  }
+  // One warning per place in the source: a loop's dead layers are one mistake.
+  std::map<std::pair<lang::FileId, std::uint32_t>, std::pair<const Layer*, int>> dead;
+  std::vector<const Layer*> order;
+  for (std::size_t i = 0; i < g.layers.size(); ++i) {
+    if (live[i]) continue;
+    const Layer& l = g.layers[i];
+    auto [it, fresh] = dead.try_emplace({l.where.file, l.where.offset}, &l, 0);
+    if (fresh) order.push_back(&l);
+    ++it->second.second;
+  }
+  for (const Layer* l : order) {
+    int n = dead[{l->where.file, l->where.offset}].second;
+    std::string more = n > 1 ? fmt::format("; {} more made here", n - 1) : "";
+    if (l->op == "input")
+      diags.warning(l->where, fmt::format("input '{}' is not used by any output", l->name));
+    else
+      diags.warning(l->where, fmt::format("layer '{}' does not reach any output (its cost is still counted){}",
+                                          l->name, more));
+  }
 }
 
 }  // namespace
@@ -41,7 +76,10 @@ std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Dia
       if (module->find_model(d.name.name)) continue;
       ModelGraph g;
       g.origin = &d;
-      if (evaluator.instantiate(d, g)) module->models.push_back(std::move(g));
+      if (evaluator.instantiate(d, g)) {
+        warn_unused(g, diags);
+        module->models.push_back(std::move(g));
+      }
     }
   }
   for (const File& f : p.files)

@@ -3,9 +3,10 @@
 //   - inline expectations in the file (MLIR style):
 //       // expect-error@+1: message       (the next line; @-1 the previous one)
 //       // expect-error: message          (this line)
+//       // expect-warning@+1: message
 //       // expect-note@+2: message
-//     every error must be expected and every expectation met: a missing or
-//     extra error fails. Notes are compared when the file expects any note.
+//     every error and warning must be expected and every expectation met: a
+//     missing or extra one fails. Notes are compared when the file expects any.
 //   - sibling files with the exact output, compared byte for byte:
 //       NAME.stderr.expect   dlc check NAME.dlc, stderr (exit code 1)
 //       NAME.ast.expect      dlc check --emit=ast NAME.dlc, stdout (exit code 0)
@@ -77,7 +78,7 @@ struct Expected {
 void collect_expectations(const fs::path& dir, const std::string& name, std::multiset<Expected>& out) {
   std::ifstream in(dir / name, std::ios::binary);
   std::string line;
-  static const std::regex re(R"(// expect-(error|note)(@([+-]\d+))?: (.*)$)");
+  static const std::regex re(R"(// expect-(error|warning|note)(@([+-]\d+))?: (.*)$)");
   for (int n = 1; std::getline(in, line); ++n) {
     std::smatch m;
     if (!std::regex_search(line, m, re)) continue;
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     // Parse the diagnostics; expectations may also live in the other files they name.
-    static const std::regex diag(R"(^(.+?):(\d+):(\d+): (error|note): (.*)$)");
+    static const std::regex diag(R"(^(.+?):(\d+):(\d+): (error|warning|note): (.*)$)");
     std::multiset<Expected> actual;
     std::set<std::string> files{file.filename().string()};
     std::istringstream lines(r.err);
