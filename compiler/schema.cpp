@@ -131,6 +131,7 @@ const Schema& node_schema() {
       required(replicated("devices", DeclKind::device, "accelerators in the node: 8 * P100")),
       reference("link", {DeclKind::link}, "link between devices inside the node"),
       reference("network", {DeclKind::link}, "the node's network interface"),
+      integer("nics", "network interfaces per node (bandwidth adds up)"),
       integer("devices_per_switch", "devices sharing one PCIe switch uplink"),
       reference("switch_uplink", {DeclKind::link}, "link from a PCIe switch to the host"),
       replicated("cpu", DeclKind::device, "host processors"),
