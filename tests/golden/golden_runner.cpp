@@ -11,6 +11,7 @@
 //       NAME.stderr.expect   dlc check NAME.dlc, stderr (exit code 1)
 //       NAME.ast.expect      dlc check --emit=ast NAME.dlc, stdout (exit code 0)
 //       NAME.checked.expect  dlc check --emit=checked NAME.dlc, stdout (exit code 0)
+//       NAME.plan.expect     dlc check --emit=plan NAME.dlc, stdout (exit code 0)
 //
 // Usage: dlc_golden DLC FILE.dlc [EXPECT_DIR]
 // dlc runs in the file's folder, so paths in messages are just the file name.
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   exact(".stderr.expect", "", false, 1);
   exact(".ast.expect", "--emit=ast", true, 0);
   exact(".checked.expect", "--emit=checked", true, 0);
+  exact(".plan.expect", "--emit=plan", true, 0);
 
   std::multiset<Expected> expected;
   collect_expectations(file.parent_path(), file.filename().string(), expected);

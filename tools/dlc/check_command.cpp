@@ -10,6 +10,7 @@
 #include <map>
 
 #include "compiler/checker.hpp"
+#include "compiler/plan.hpp"
 #include "tools/dlc/commands.hpp"
 #include "tools/dlc/frontend.hpp"
 
@@ -121,7 +122,8 @@ int run_check(const CheckOptions& options) {
       continue;
     }
     if (options.emit == "ast") continue;
-    if (options.emit == "checked") std::fputs(compiler::dump(*module, options.all).c_str(), stdout);
+    if (options.emit == "plan") std::fputs(compiler::dump_plans(*module).c_str(), stdout);
+    else if (options.emit == "checked") std::fputs(compiler::dump(*module, options.all).c_str(), stdout);
     else if (!options.quiet) fmt::print("{}: ok\n{}", input, summary(*module));
   }
   return failed ? 1 : 0;

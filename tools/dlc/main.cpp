@@ -43,8 +43,8 @@ int run(int argc, char** argv) {
                                                     "diagnostics, exit 1 on errors");
   check_cmd->add_option("files", check.inputs, "files to check, or standard-library modules (std, std.models)")
       ->required();
-  check_cmd->add_option("--emit", check.emit, "print a stage instead of the summary: ast or checked")
-      ->check(CLI::IsMember({"ast", "checked"}));
+  check_cmd->add_option("--emit", check.emit, "print a stage instead of the summary: ast, checked or plan (the experiments' plans)")
+      ->check(CLI::IsMember({"ast", "checked", "plan"}));
   check_cmd->add_flag("--all", check.all, "with --emit=checked: include imported declarations");
   check_cmd->add_flag("-q,--quiet", check.quiet, "print nothing on success");
   check_cmd->add_flag("--stats", check.stats, "print time per stage and peak memory to stderr");

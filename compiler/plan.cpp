@@ -1,0 +1,181 @@
+#include "compiler/plan.hpp"
+
+#include <fmt/format.h>
+
+namespace dlc::compiler {
+
+std::int64_t precision_bytes(std::string_view p) {
+  if (p == "fp64") return 8;
+  if (p == "fp32" || p == "tf32") return 4;
+  if (p == "fp16" || p == "bf16" || p == "mixed") return 2;
+  return 1;  // fp8, int8
+}
+
+namespace {
+
+const Value* get(const CheckedDecl& d, std::string_view key) {
+  const Property* p = d.find(key);
+  return p ? &p->value : nullptr;
+}
+
+double number(const CheckedDecl& d, std::string_view key, double fallback = 0) {
+  const Value* v = get(d, key);
+  return v && v->kind == Value::Kind::number ? v->number : fallback;
+}
+
+std::string text(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::symbol:
+    case Value::Kind::string: return v.text;
+    case Value::Kind::boolean: return v.boolean ? "true" : "false";
+    case Value::Kind::number: return v.integral ? std::to_string(v.integer) : fmt::format("{}", v.number);
+    default: return value_string(v);
+  }
+}
+
+PlanLink link(const CheckedModule& m, const lang::ast::Decl* decl) {
+  const CheckedDecl& d = *m.find_decl(decl->name.name);
+  return {d.name, number(d, "bandwidth"), number(d, "latency"), number(d, "efficiency", 1)};
+}
+
+std::optional<PlanLink> link_property(const CheckedModule& m, const CheckedDecl& d, std::string_view key) {
+  const Value* v = get(d, key);
+  if (!v || !v->decl) return std::nullopt;
+  return link(m, v->decl);
+}
+
+PlanDevice device(const CheckedDecl& d) {
+  PlanDevice out;
+  out.name = d.name;
+  for (const Property& p : d.properties) {
+    if (p.key == "kind") out.kind = p.value.text;
+    else if (p.key.starts_with("peak.")) out.peak[p.key.substr(5)] = p.value.number;
+    else if (p.key.starts_with("efficiency.")) out.efficiency[p.key.substr(11)] = p.value.number;
+  }
+  out.memory = number(d, "memory");
+  out.memory_bandwidth = number(d, "memory_bandwidth");
+  if (const Value* v = get(d, "launch_overhead")) out.launch_overhead = v->number;
+  out.power = number(d, "power");
+  return out;
+}
+
+// A replicated reference (8 * P100): the count and the declaration.
+std::pair<std::int64_t, const CheckedDecl*> replicated(const CheckedModule& m, const CheckedDecl& d,
+                                                       std::string_view key) {
+  const Value* v = get(d, key);
+  if (!v || !v->decl) return {0, nullptr};
+  return {v->count, m.find_decl(v->decl->name.name)};
+}
+
+PlanSystem system(const CheckedModule& m, const CheckedDecl& d) {
+  PlanSystem s;
+  s.name = d.name;
+  s.kind = lang::ast::decl_kind_name(d.kind);
+  const CheckedDecl* node = nullptr;
+  if (d.kind == lang::ast::DeclKind::device) {
+    s.device = device(d);
+    return s;
+  }
+  if (d.kind == lang::ast::DeclKind::cluster) {
+    auto [count, n] = replicated(m, d, "nodes");
+    s.nodes = count;
+    node = n;
+    s.network = link_property(m, d, "network");
+  } else if (d.kind == lang::ast::DeclKind::node) {
+    node = &d;
+  }
+  if (!node) return s;
+  auto [count, dev] = replicated(m, *node, "devices");
+  s.devices_per_node = count;
+  if (dev) s.device = device(*dev);
+  s.intra_node = link_property(m, *node, "link");
+  if (!s.network) s.network = link_property(m, *node, "network");
+  s.nics = static_cast<std::int64_t>(number(*node, "nics", 1));
+  s.devices_per_switch = static_cast<std::int64_t>(number(*node, "devices_per_switch", 0));
+  s.switch_uplink = link_property(m, *node, "switch_uplink");
+  return s;
+}
+
+}  // namespace
+
+Plan lower(const CheckedModule& m, const CheckedDecl& e) {
+  Plan p;
+  p.experiment = e.name;
+  if (const Value* v = get(e, "model")) p.model = v->text;
+  if (const Value* v = get(e, "phase")) p.phase = v->text;
+  if (const Value* v = get(e, "precision")) p.precision = v->text;
+  p.element_bytes = precision_bytes(p.precision);
+  if (const Value* v = get(e, "batch")) {
+    const Value& n = v->kind == Value::Kind::per ? v->elements()[0] : *v;
+    p.batch = static_cast<std::int64_t>(n.number);
+    p.batch_per = v->kind == Value::Kind::per ? v->text : "global";
+  }
+  if (const Value* v = get(e, "scaling")) p.scaling = v->text;
+  if (const Value* v = get(e, "dataset")) p.dataset = v->number;
+  if (const Value* v = get(e, "epochs")) p.epochs = v->number;
+  if (const Value* v = get(e, "target_time")) p.target_time = v->number;
+  if (const Value* v = get(e, "optimizer")) p.optimizer = v->text;
+  if (const Value* v = get(e, "parallel")) {
+    p.parallel = v->text;
+    if (v->kind == Value::Kind::call)
+      for (std::size_t i = 0; i < v->items->size(); ++i) p.parallel_args[(*v->names)[i]] = text((*v->items)[i]);
+  }
+  for (const Property& prop : e.properties) {
+    if (prop.key.starts_with("software.efficiency.")) p.software_efficiency[prop.key.substr(20)] = prop.value.number;
+    else if (prop.key == "software.overhead") p.software_overhead = prop.value.number;
+    else if (prop.key == "software.name") p.software_name = prop.value.text;
+  }
+  if (const Value* v = get(e, "system"); v && v->decl)
+    if (const CheckedDecl* sys = m.find_decl(v->decl->name.name)) p.system = system(m, *sys);
+
+  const ModelGraph* g = m.find_model(p.model);
+  if (!g) return p;
+  std::int64_t b = p.element_bytes;
+  for (const Layer& l : g->layers) {
+    PlanOp op;
+    op.name = l.name;
+    op.op = l.op;
+    op.op_class = l.op_class;
+    op.output = l.output.shape;
+    op.inputs = l.inputs;
+    op.params = l.params;
+    op.state = l.state;
+    op.macs_forward = l.macs_forward;
+    op.macs_backward = l.macs_backward;
+    std::int64_t in = 0;
+    for (int i : l.inputs) in += g->layers[i].output.elements();
+    std::int64_t out = l.output.elements();
+    bool input = l.op_class == OpClass::input;  // the data loader writes it: no device work
+    op.bytes_forward = input ? 0 : (in + out) * b;
+    op.bytes_backward = input ? 0 : (2 * in + out) * b;
+    op.weight_bytes = (l.params + l.state) * b;
+    op.activation_bytes = out * b;
+    p.ops.push_back(std::move(op));
+  }
+  return p;
+}
+
+std::string dump_plans(const CheckedModule& m) {
+  std::string out;
+  for (const CheckedDecl& d : m.decls) {
+    if (d.kind != lang::ast::DeclKind::experiment || !m.program->is_root(d.decl->name.range.file)) continue;
+    Plan p = lower(m, d);
+    out += fmt::format("plan {}: model {}, {} {}, batch {} per {} ({} scaling), parallel {}", p.experiment, p.model,
+                       p.phase, p.precision, p.batch, p.batch_per, p.scaling, p.parallel);
+    for (const auto& [k, v] : p.parallel_args) out += fmt::format(" {}={}", k, v);
+    out += "\n";
+    const PlanSystem& s = p.system;
+    out += fmt::format("  system {} ({}): {} node(s) x {} x {}", s.name, s.kind, s.nodes, s.devices_per_node,
+                       s.device.name);
+    if (s.intra_node) out += fmt::format("; intra-node {} {} B/s", s.intra_node->name, s.intra_node->bandwidth);
+    if (s.network) out += fmt::format("; network {} x {} {} B/s", s.nics, s.network->name, s.network->bandwidth);
+    if (s.devices_per_switch > 0) out += fmt::format("; {} device(s) per switch", s.devices_per_switch);
+    out += "\n";
+    for (const PlanOp& op : p.ops)
+      out += fmt::format("  {} {} {} macs={}/{} bytes={}/{} weights={}\n", op.name, op.op, shape_string(op.output),
+                         op.macs_forward, op.macs_backward, op.bytes_forward, op.bytes_backward, op.weight_bytes);
+  }
+  return out;
+}
+
+}  // namespace dlc::compiler

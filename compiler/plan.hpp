@@ -1,0 +1,109 @@
+// The Plan: what an experiment asks a backend to do, in numbers. It is one of
+// the two contracts between the layers (the other is the Result): the
+// simulator only reads Plans, and so will the runtime. Lowering an
+// experiment resolves its references (model, system, links), takes the model's
+// layers with their per-sample work and memory traffic at the experiment's
+// precision, and carries the experiment's settings as plain values.
+//
+// Memory traffic of one op (bytes moved to and from device memory), with b
+// the element size of the precision and W the op's parameters:
+//   forward   (Σ inputs + output) · b per sample, plus W · b per step;
+//   backward  (2 · Σ inputs + output) · b per sample (read the output's
+//             gradient and the inputs, write the inputs' gradients), plus
+//             2 · W · b per step (read the weights, write their gradients).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/module.hpp"
+
+namespace dlc::compiler {
+
+struct PlanOp {
+  std::string name;  // the layer's hierarchical name
+  std::string op;
+  OpClass op_class = OpClass::input;
+  Shape output;      // per sample
+  std::vector<int> inputs;
+  std::int64_t params = 0;          // trainable
+  std::int64_t state = 0;           // non-trainable
+  std::int64_t macs_forward = 0;    // per sample
+  std::int64_t macs_backward = 0;   // per sample
+  std::int64_t bytes_forward = 0;   // activations moved, per sample
+  std::int64_t bytes_backward = 0;  // per sample
+  std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
+  std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
+};
+
+struct PlanLink {
+  std::string name;
+  double bandwidth = 0;   // B/s, per direction
+  double latency = 0;     // s
+  double efficiency = 1;  // fraction of bandwidth reached
+};
+
+struct PlanDevice {
+  std::string name;
+  std::string kind;                       // cpu, gpu, tpu, accelerator
+  std::map<std::string, double> peak;     // FLOP/s per precision: "fp32" -> ...
+  double memory = 0;                      // B (0: not given)
+  double memory_bandwidth = 0;            // B/s (0: not given)
+  std::map<std::string, double> efficiency;  // per op class, as given
+  std::optional<double> launch_overhead;  // s
+  double power = 0;                       // W (0: not given)
+};
+
+// The system an experiment runs on: `nodes` nodes of `devices_per_node`
+// devices. A bare device is one node of one device.
+struct PlanSystem {
+  std::string name;
+  std::string kind;  // device, node, cluster, crossbar
+  PlanDevice device;
+  std::int64_t devices_per_node = 1;
+  std::int64_t nodes = 1;
+  std::optional<PlanLink> intra_node;     // between devices of a node
+  std::optional<PlanLink> network;        // between nodes (the cluster's, else the node's NIC)
+  std::int64_t nics = 1;                  // network ports per node
+  std::int64_t devices_per_switch = 0;    // 0: no PCIe switch sharing
+  std::optional<PlanLink> switch_uplink;
+
+  std::int64_t devices() const { return devices_per_node * nodes; }
+};
+
+struct Plan {
+  std::string experiment;
+  std::string model;
+  std::string phase = "training";     // training or inference
+  std::string precision = "fp32";
+  std::int64_t element_bytes = 4;
+  std::int64_t batch = 1;
+  std::string batch_per = "device";   // device, node, global
+  std::string scaling = "weak";       // weak, strong
+  std::optional<double> dataset;      // samples per epoch
+  std::optional<double> epochs;
+  std::optional<double> target_time;  // s
+  std::string optimizer = "sgd";
+  std::string parallel = "data";      // data, model, pipeline, hybrid
+  std::map<std::string, std::string> parallel_args;  // allreduce = ring, overlap = true, ...
+  std::map<std::string, double> software_efficiency;  // framework efficiency per op class
+  std::optional<double> software_overhead;            // s per layer
+  std::string software_name;
+  PlanSystem system;
+  std::vector<PlanOp> ops;
+};
+
+// Bytes per element of a precision (fp32 4, fp16/bf16/mixed 2, fp8/int8 1, ...).
+std::int64_t precision_bytes(std::string_view precision);
+
+// Lowers an experiment of a checked module. The module must hold the
+// experiment's model (the checker instantiates it).
+Plan lower(const CheckedModule& module, const CheckedDecl& experiment);
+
+// dlc check --emit=plan: the plans of the root file's experiments, as text.
+std::string dump_plans(const CheckedModule& module);
+
+}  // namespace dlc::compiler
