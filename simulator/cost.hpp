@@ -1,0 +1,80 @@
+// Cost expressions: the analytic models are written once, as small
+// expression trees over named parameters (a device's peak, a link's
+// bandwidth, the batch, the node count, ...) and the constants of a Plan
+// (each op's MACs and bytes). `dlc simulate` evaluates them with the plain
+// interpreter here; a sweep changes parameter values and evaluates again,
+// without rebuilding anything (DESIGN.md, "One cost model, two evaluators").
+//
+//   Params params;
+//   Cost peak = params.add("device.peak", 10.6e12);
+//   Cost t = max(Cost(2 * macs) / peak, Cost(bytes) / bandwidth) + overhead;
+//   double seconds = t.evaluate(params.values());
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlc::simulator {
+
+using ParamId = std::uint32_t;
+
+class Cost {
+ public:
+  enum class Op : std::uint8_t { constant, param, add, sub, mul, div, max, min, log2, ceil, select };
+
+  Cost() : Cost(0.0) {}
+  Cost(double value);  // NOLINT: constants convert implicitly
+  static Cost param(ParamId id);
+
+  friend Cost operator+(const Cost& a, const Cost& b);
+  friend Cost operator-(const Cost& a, const Cost& b);
+  friend Cost operator*(const Cost& a, const Cost& b);
+  friend Cost operator/(const Cost& a, const Cost& b);
+  friend Cost max(const Cost& a, const Cost& b);
+  friend Cost min(const Cost& a, const Cost& b);
+  friend Cost log2(const Cost& a);
+  friend Cost ceil(const Cost& a);
+  // cond > 0 ? a : b
+  friend Cost select(const Cost& cond, const Cost& a, const Cost& b);
+
+  // The value for the given parameter values (indexed by ParamId).
+  double evaluate(std::span<const double> params) const;
+
+  bool is_constant() const;
+  double constant_value() const;  // only when is_constant()
+  Op op() const;
+  std::size_t size() const;  // nodes in the tree (shared subtrees once per use)
+  // "max((2 * 1.2e+09 / device.peak.fp32), ...)": for dumps and tests.
+  std::string to_string(std::span<const std::string> names) const;
+
+  struct Node;
+
+ private:
+  explicit Cost(std::shared_ptr<const Node> n) : node_(std::move(n)) {}
+  static Cost make(Op op, std::vector<Cost> args);
+  std::shared_ptr<const Node> node_;
+};
+
+// Named parameters and their current values.
+class Params {
+ public:
+  // A new parameter (or the existing one of that name, value updated).
+  Cost add(std::string name, double value);
+  std::optional<ParamId> find(std::string_view name) const;
+  void set(ParamId id, double value) { values_.at(id) = value; }
+  double value(ParamId id) const { return values_.at(id); }
+  std::span<const double> values() const { return values_; }
+  std::span<const std::string> names() const { return names_; }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<double> values_;
+};
+
+}  // namespace dlc::simulator
