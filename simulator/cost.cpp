@@ -32,6 +32,7 @@ double apply(Cost::Op op, double a, double b, double c) {
     case Cost::Op::max: return std::max(a, b);
     case Cost::Op::min: return std::min(a, b);
     case Cost::Op::log2: return std::log2(a);
+    case Cost::Op::sqrt: return std::sqrt(a);
     case Cost::Op::ceil: return std::ceil(a);
     case Cost::Op::select: return a > 0 ? b : c;
     default: return 0;
@@ -82,6 +83,7 @@ Cost max(const Cost& a, const Cost& b) { return Cost::make(Cost::Op::max, {a, b}
 Cost min(const Cost& a, const Cost& b) { return Cost::make(Cost::Op::min, {a, b}); }
 Cost log2(const Cost& a) { return Cost::make(Cost::Op::log2, {a}); }
 Cost ceil(const Cost& a) { return Cost::make(Cost::Op::ceil, {a}); }
+Cost sqrt(const Cost& a) { return Cost::make(Cost::Op::sqrt, {a}); }
 Cost select(const Cost& cond, const Cost& a, const Cost& b) { return Cost::make(Cost::Op::select, {cond, a, b}); }
 
 double Cost::evaluate(std::span<const double> params) const {
@@ -91,6 +93,7 @@ double Cost::evaluate(std::span<const double> params) const {
     case Op::param: return params[n.param];
     case Op::select: return n.args[0].evaluate(params) > 0 ? n.args[1].evaluate(params) : n.args[2].evaluate(params);
     case Op::log2:
+    case Op::sqrt:
     case Op::ceil: return apply(n.op, n.args[0].evaluate(params), 0, 0);
     default: return apply(n.op, n.args[0].evaluate(params), n.args[1].evaluate(params), 0);
   }
@@ -116,6 +119,7 @@ std::string Cost::to_string(std::span<const std::string> names) const {
     case Op::min: return fmt::format("min({}, {})", arg(0), arg(1));
     case Op::log2: return fmt::format("log2({})", arg(0));
     case Op::ceil: return fmt::format("ceil({})", arg(0));
+    case Op::sqrt: return fmt::format("sqrt({})", arg(0));
     case Op::select: return fmt::format("({} > 0 ? {} : {})", arg(0), arg(1), arg(2));
   }
   return "?";

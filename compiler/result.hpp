@@ -1,0 +1,48 @@
+// The Result: what a backend (the simulator, later the runtime) reports for
+// an experiment. With the Plan it is the contract between the layers; JSON
+// schema dlc.result/1 (DESIGN.md), keys fixed:
+//   {"schema", "source": "simulated"|"measured", "experiment", "model",
+//    "system", "device", "phase", "batch", "precision",
+//    "layers": [{"name", "op", "forward_s", "backward_s", "update_s", "bound"}],
+//    "totals": {"iteration_s", "compute_s", "comm_s", "samples_per_s",
+//               "epoch_s", "total_s", "memory_per_device_bytes"}}
+// Times in seconds, sizes in bytes; human units only in tables.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlc::compiler {
+
+struct LayerResult {
+  std::string name;
+  std::string op;
+  double forward_s = 0;
+  double backward_s = 0;
+  double update_s = 0;
+  std::string bound;  // "compute", "memory", "overhead", or "" for free ops
+};
+
+struct ResultTotals {
+  double iteration_s = 0;   // one step of the global batch
+  double compute_s = 0;     // forward + backward + update on one device
+  double comm_s = 0;        // communication not hidden behind computation
+  double samples_per_s = 0;
+  std::optional<double> epoch_s;
+  std::optional<double> total_s;
+  double memory_per_device_bytes = 0;
+};
+
+struct Result {
+  std::string source = "simulated";
+  std::string experiment, model, system, device, phase, precision;
+  std::int64_t batch = 0;  // global batch of one step
+  std::vector<LayerResult> layers;
+  ResultTotals totals;
+};
+
+std::string result_json(const Result& r);
+
+}  // namespace dlc::compiler

@@ -1,0 +1,93 @@
+#include "simulator/roofline.hpp"
+
+#include <fmt/format.h>
+
+namespace dlc::simulator {
+
+using compiler::OpClass;
+
+namespace {
+
+constexpr OpClass kClasses[] = {OpClass::conv, OpClass::matmul, OpClass::elementwise, OpClass::normalization,
+                                OpClass::pooling, OpClass::recurrent, OpClass::attention,
+                                OpClass::data_movement, OpClass::embedding, OpClass::input};
+
+double default_efficiency(OpClass c) {
+  switch (c) {
+    case OpClass::conv: return 0.7;
+    case OpClass::matmul: return 0.8;
+    case OpClass::attention: return 0.7;
+    case OpClass::recurrent: return 0.5;
+    default: return 1.0;
+  }
+}
+
+double lookup(const std::map<std::string, double>& m, std::string_view key, double fallback) {
+  auto it = m.find(std::string(key));
+  return it == m.end() ? fallback : it->second;
+}
+
+}  // namespace
+
+double peak_at(const compiler::PlanDevice& d, const std::string& precision) {
+  auto get = [&](const char* p) { return lookup(d.peak, p, 0); };
+  if (precision == "fp64") return get("fp64");
+  if (precision == "fp32") return get("fp32");
+  if (precision == "tf32") return get("tf32") > 0 ? get("tf32") : get("fp32");
+  if (precision == "fp16" || precision == "bf16" || precision == "mixed") {
+    double half = std::max(get("fp16"), get("bf16"));
+    return half > 0 ? half : get("fp32");
+  }
+  double own = get(precision.c_str());
+  if (own > 0) return own;
+  double half = std::max(get("fp16"), get("bf16"));
+  return half > 0 ? half : get("fp32");
+}
+
+Cost DeviceCosts::efficiency(OpClass c) const { return class_efficiency[static_cast<int>(c)]; }
+
+bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, std::string& error) {
+  const compiler::PlanDevice& d = plan.system.device;
+  double peak = peak_at(d, plan.precision);
+  if (peak <= 0) {
+    error = fmt::format("device '{}' has no peak rate usable at {} (give peak {{ {} = ... }})", d.name,
+                        plan.precision, plan.precision == "mixed" ? "fp16" : plan.precision);
+    return false;
+  }
+  if (d.memory_bandwidth <= 0) {
+    error = fmt::format("device '{}' has no memory_bandwidth: the roofline needs it", d.name);
+    return false;
+  }
+  out.peak = params.add("device.peak", peak);
+  out.memory_bandwidth = params.add("device.memory_bandwidth", d.memory_bandwidth);
+  out.memory_efficiency = params.add("device.efficiency.memory", lookup(d.efficiency, "memory", 0.8));
+  double overhead = d.launch_overhead ? *d.launch_overhead : d.kind == "cpu" ? 1e-6 : 5e-6;
+  out.launch_overhead = params.add("device.launch_overhead", overhead);
+  out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0));
+  for (OpClass c : kClasses) {
+    std::string name(compiler::op_class_name(c));
+    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c)));
+    Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
+    out.class_efficiency[static_cast<int>(c)] = device * software;
+  }
+  return true;
+}
+
+OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch) {
+  OpTimes t;
+  bool empty = op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0;
+  if (empty) return t;  // an input, a reshape: no device work
+  Cost rate = d.peak * d.efficiency(op.op_class);
+  Cost bandwidth = d.memory_bandwidth * d.memory_efficiency;
+  Cost fixed = d.launch_overhead + d.software_overhead;
+  t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
+  t.forward_memory = (Cost(static_cast<double>(op.bytes_forward)) * batch + static_cast<double>(op.weight_bytes)) / bandwidth;
+  t.forward = max(t.forward_compute, t.forward_memory) + fixed;
+  t.backward_compute = Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / rate;
+  t.backward_memory =
+      (Cost(static_cast<double>(op.bytes_backward)) * batch + 2.0 * static_cast<double>(op.weight_bytes)) / bandwidth;
+  t.backward = max(t.backward_compute, t.backward_memory) + fixed;
+  return t;
+}
+
+}  // namespace dlc::simulator

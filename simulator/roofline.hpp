@@ -1,0 +1,52 @@
+// The roofline model of one op on one device (Williams, Waterman and
+// Patterson, "Roofline", CACM 2009), forward and backward separately:
+//
+//   compute = 2 · MACs · batch / (peak · efficiency[class] · software[class])
+//   memory  = (bytes · batch + weight bytes) / (memory bandwidth · memory efficiency)
+//   time    = max(compute, memory) + launch overhead + software overhead
+//
+// The bound reported is the larger term. Ops with no work (reshape, flatten,
+// an input) cost nothing. Defaults, where a device does not say:
+//   efficiency: conv 0.7, matmul 0.8, attention 0.7, recurrent 0.5, the
+//   memory-bound classes 1.0 (they are limited by bandwidth); memory 0.8;
+//   launch overhead 5 us on accelerators, 1 us on CPUs.
+#pragma once
+
+#include <string>
+
+#include "compiler/plan.hpp"
+#include "simulator/cost.hpp"
+
+namespace dlc::simulator {
+
+// The parameters of a device (and software profile) at a precision.
+struct DeviceCosts {
+  Cost peak;                 // FLOP/s at the experiment's precision
+  Cost memory_bandwidth;     // B/s
+  Cost memory_efficiency;
+  Cost launch_overhead;      // s per op
+  Cost software_overhead;    // s per op
+  Cost efficiency(compiler::OpClass c) const;  // device x software
+  Cost class_efficiency[10];
+};
+
+// Registers the device's parameters (device.peak, device.memory_bandwidth,
+// device.efficiency.<class>, ...) and returns them as costs. Fails with a
+// message when the device has no usable peak or bandwidth.
+bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, std::string& error);
+
+// The peak of the device at a precision, with the fallbacks: tf32 -> fp32;
+// fp16/bf16/mixed -> fp16 or bf16, else fp32; fp8/int8 -> themselves, else
+// fp16. 0 when none applies.
+double peak_at(const compiler::PlanDevice& device, const std::string& precision);
+
+struct OpTimes {
+  Cost forward, backward;
+  Cost forward_compute, forward_memory;   // the two bounds, for reporting
+  Cost backward_compute, backward_memory;
+};
+
+// The op's forward and backward time at `batch` samples per device.
+OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch);
+
+}  // namespace dlc::simulator

@@ -1,0 +1,194 @@
+#include "simulator/simulate.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "simulator/collectives.hpp"
+#include "simulator/memory.hpp"
+#include "simulator/roofline.hpp"
+
+namespace dlc::simulator {
+
+using compiler::OpClass;
+using compiler::Plan;
+
+namespace {
+
+// Bytes read and written per parameter by an optimizer step.
+double update_traffic(const std::string& optimizer, double b) {
+  if (optimizer == "momentum") return 3 * b + 2 * 4;  // w, g, w' + momentum read and written (fp32)
+  if (optimizer == "adam" || optimizer == "adamw") return 3 * b + 4 * 4;
+  return 3 * b;  // sgd: read w and g, write w
+}
+
+std::string arg(const Plan& p, const std::string& key, const std::string& fallback) {
+  auto it = p.parallel_args.find(key);
+  return it == p.parallel_args.end() ? fallback : it->second;
+}
+
+}  // namespace
+
+bool build(const Plan& plan, Simulation& s, std::string& error) {
+  s = Simulation{};
+  s.plan = plan;
+  Params& params = s.params;
+  DeviceCosts dev;
+  if (!device_costs(plan, params, dev, error)) return false;
+  NetworkCosts net;
+  if (!network_costs(plan, params, net, error)) return false;
+  s.devices = net.devices_per_node * net.nodes;
+
+  // Batch per device and global batch, for weak and strong scaling.
+  const compiler::PlanSystem& sys = plan.system;
+  double base_devices = static_cast<double>(sys.devices());
+  double b0 = static_cast<double>(plan.batch);
+  double global0 = plan.batch_per == "device" ? b0 * base_devices
+                   : plan.batch_per == "node" ? b0 * static_cast<double>(sys.nodes)
+                                              : b0;
+  Cost global_at_base = params.add("batch.global", global0);
+  if (plan.scaling == "strong") {
+    s.global_batch = global_at_base;
+    s.batch_per_device = global_at_base / s.devices;
+  } else {
+    s.batch_per_device = global_at_base / base_devices;
+    s.global_batch = s.batch_per_device * s.devices;
+  }
+
+  bool training = plan.phase == "training";
+  bool model_parallel = plan.parallel == "model";
+  std::string scheme = arg(plan, "scheme", "summa");
+  double b = static_cast<double>(plan.element_bytes);
+  Cost update_rate = dev.memory_bandwidth * dev.memory_efficiency;
+  double update_bytes_per_param = update_traffic(plan.optimizer, b);
+
+  // Layers: roofline times; model parallelism for fc and matmul layers.
+  for (const compiler::PlanOp& op : plan.ops) {
+    LayerCost l;
+    l.name = op.name;
+    l.op = op.op;
+    // With model parallelism every device sees the whole batch of its group.
+    Cost batch = model_parallel ? s.global_batch : s.batch_per_device;
+    OpTimes t = op_times(op, dev, batch);
+    bool split = model_parallel && op.op_class == OpClass::matmul && op.macs_forward > 0;
+    if (split) {
+      Cost p = s.devices;
+      Cost beta = select(Cost(1.5) - net.nodes, net.node_bandwidth, min(net.node_bandwidth, net.net_bandwidth));
+      // M x K times K x N: K·N are the weights, M·K the layer's input rows.
+      double kn = static_cast<double>(op.params);
+      double mk = static_cast<double>(op.bytes_forward) / b - static_cast<double>(op.activation_bytes) / b;
+      Cost data = scheme == "tensor"
+                      ? allreduce("ring", batch * static_cast<double>(op.activation_bytes), net)
+                      : (batch * mk + kn) * b / (sqrt(p) * beta);
+      Cost compute_f = t.forward_compute / p, compute_b = t.backward_compute / p;
+      l.comm = data;
+      l.forward_compute = compute_f;
+      l.forward_memory = t.forward_memory / p;
+      l.forward = max(max(compute_f, t.forward_memory / p), data) + dev.launch_overhead;
+      l.backward = training ? max(max(compute_b, t.backward_memory / p), Cost(2) * data) + dev.launch_overhead : Cost(0);
+    } else {
+      l.forward = t.forward;
+      l.forward_compute = t.forward_compute;
+      l.forward_memory = t.forward_memory;
+      l.backward = training ? t.backward : Cost(0);
+    }
+    if (training && op.params > 0)
+      l.update = Cost(static_cast<double>(op.params) * update_bytes_per_param) / update_rate;
+    s.forward = s.forward + l.forward;
+    s.backward = s.backward + l.backward;
+    s.update = s.update + l.update;
+    s.layers.push_back(std::move(l));
+  }
+
+  // Gradient exchange (data parallelism).
+  if (training && !model_parallel) {
+    std::string algorithm = arg(plan, "allreduce", "ring");
+    bool overlap = arg(plan, "overlap", "false") == "true";
+    double bucket = 25.0 * 1024 * 1024;  // PyTorch DDP's default bucket
+    if (auto it = plan.parallel_args.find("bucket"); it != plan.parallel_args.end()) bucket = std::stod(it->second);
+    double total_gradient = 0;
+    for (const compiler::PlanOp& op : plan.ops) total_gradient += static_cast<double>(op.params) * b;
+    s.exchange_total = allreduce(algorithm, Cost(total_gradient), net);
+    if (overlap) {
+      // Walk backward from the last layer; a bucket closes at `bucket` bytes.
+      Cost backward_done = 0, exchange_done = 0;
+      double pending = 0;
+      for (std::size_t i = s.layers.size(); i-- > 0;) {
+        backward_done = backward_done + s.layers[i].backward;
+        pending += static_cast<double>(plan.ops[i].params) * b;
+        bool last = i == 0;
+        if (pending > 0 && (pending >= bucket || last)) {
+          exchange_done = max(exchange_done, backward_done) + allreduce(algorithm, Cost(pending), net);
+          pending = 0;
+        }
+      }
+      s.exchange_end = exchange_done;
+      s.step = s.forward + max(s.backward, s.exchange_end) + s.update;
+    } else {
+      s.exchange_end = s.backward + s.exchange_total;
+      s.step = s.forward + s.backward + s.exchange_total + s.update;
+    }
+  } else {
+    s.step = s.forward + s.backward + s.update;
+  }
+
+  MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device);
+  if (model_parallel) mem.weights = mem.weights / s.devices;  // split layers' weights are spread
+  s.memory = mem.total();
+  s.device_memory_bytes = sys.device.memory;
+  return true;
+}
+
+bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
+  auto v = s.params.values();
+  const Plan& p = s.plan;
+  double per_device = s.batch_per_device.evaluate(v);
+  if (p.parallel != "model" && std::fabs(per_device - std::round(per_device)) > 1e-9) {
+    error = fmt::format("a global batch of {} does not divide across {} devices", s.global_batch.evaluate(v),
+                        s.devices.evaluate(v));
+    return false;
+  }
+  double memory = s.memory.evaluate(v);
+  if (s.device_memory_bytes > 0 && memory > s.device_memory_bytes) {
+    error = fmt::format("experiment '{}' needs {:.2f} GB per device but '{}' has {:.2f} GB: {:.2f} GB too much "
+                        "(a smaller batch, a lower precision or more devices would fit)",
+                        p.experiment, memory / 1e9, p.system.device.name, s.device_memory_bytes / 1e9,
+                        (memory - s.device_memory_bytes) / 1e9);
+    return false;
+  }
+  r = compiler::Result{};
+  r.experiment = p.experiment;
+  r.model = p.model;
+  r.system = p.system.name;
+  r.device = p.system.device.name;
+  r.phase = p.phase;
+  r.precision = p.precision;
+  r.batch = static_cast<std::int64_t>(std::llround(s.global_batch.evaluate(v)));
+  for (const LayerCost& l : s.layers) {
+    compiler::LayerResult lr;
+    lr.name = l.name;
+    lr.op = l.op;
+    lr.forward_s = l.forward.evaluate(v);
+    lr.backward_s = l.backward.evaluate(v);
+    lr.update_s = l.update.evaluate(v);
+    if (lr.forward_s > 0) {
+      double c = l.forward_compute.evaluate(v), m = l.forward_memory.evaluate(v), d = l.comm.evaluate(v);
+      lr.bound = d > std::max(c, m) ? "communication" : c >= m ? "compute" : "memory";
+      if (std::max(std::max(c, m), d) < lr.forward_s * 0.5) lr.bound = "overhead";
+    }
+    r.layers.push_back(std::move(lr));
+  }
+  double step = s.step.evaluate(v);
+  double compute = s.forward.evaluate(v) + s.backward.evaluate(v) + s.update.evaluate(v);
+  r.totals.iteration_s = step;
+  r.totals.compute_s = compute;
+  r.totals.comm_s = std::max(0.0, step - compute);
+  r.totals.samples_per_s = step > 0 ? r.batch / step : 0;
+  if (p.dataset && r.totals.samples_per_s > 0) {
+    r.totals.epoch_s = *p.dataset / r.totals.samples_per_s;
+    if (p.epochs) r.totals.total_s = *r.totals.epoch_s * *p.epochs;
+  }
+  r.totals.memory_per_device_bytes = memory;
+  return true;
+}
+
+}  // namespace dlc::simulator

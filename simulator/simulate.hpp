@@ -1,0 +1,61 @@
+// dlc simulate: an experiment's Plan turned into one cost model (cost
+// expressions over named parameters), evaluated into a Result. The model of
+// one training step with data parallelism over p devices, B samples each:
+//
+//   forward   Σ roofline forward times of the ops, at B          (roofline.hpp)
+//   backward  Σ roofline backward times
+//   update    the optimizer's pass over the weights, memory-bound:
+//             params · b · (3 sgd, 5 momentum, 7 adam) / bandwidth
+//   exchange  all-reduce of the gradients                        (collectives.hpp)
+//             without overlap, one all-reduce after backward;
+//             with overlap, per gradient bucket (layers grouped, last first,
+//             until `bucket` bytes): a bucket's all-reduce starts when its
+//             backward is done and the previous bucket's exchange is over
+//   step      forward + (overlap ? max(backward, end of the last exchange)
+//                                : backward + exchange) + update
+//
+// Model parallelism splits fc and matmul layers over the devices: SUMMA on a
+// √p × √p grid (van de Geijn and Watts 1997; the cookbook's model), compute
+// 2·M·K·N/(p·γ) against data (M·K + K·N)·b/(√p·β), the layer bound by the
+// larger; or tensor parallelism (Megatron-style), compute / p plus a ring
+// all-reduce of the layer's output. Inference runs forward only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/plan.hpp"
+#include "compiler/result.hpp"
+#include "simulator/cost.hpp"
+
+namespace dlc::simulator {
+
+struct LayerCost {
+  std::string name, op;
+  Cost forward, backward, update;
+  Cost forward_compute, forward_memory;  // the roofline's two terms, for the bound
+  Cost comm;                             // model-parallel data movement inside the layer
+};
+
+struct Simulation {
+  compiler::Plan plan;
+  Params params;
+  std::vector<LayerCost> layers;
+  Cost batch_per_device, global_batch, devices;
+  Cost forward, backward, update, exchange_end, exchange_total;
+  Cost step;             // one iteration of the global batch
+  Cost memory;           // per device, bytes
+  Cost device_memory;    // capacity
+  double device_memory_bytes = 0;
+};
+
+// Builds the cost model. Fails with a message on an experiment that cannot
+// be simulated (no usable peak, no link between devices, ...).
+bool build(const compiler::Plan& plan, Simulation& out, std::string& error);
+
+// Evaluates the model at its current parameter values. Fails with a message
+// when the batch does not divide across the devices or the experiment does
+// not fit in device memory (saying by how much).
+bool evaluate(const Simulation& sim, compiler::Result& out, std::string& error);
+
+}  // namespace dlc::simulator

@@ -1,0 +1,178 @@
+// The analytic models against numbers computed by hand from their formulas.
+#include <doctest/doctest.h>
+
+#include "compiler/checker.hpp"
+#include "compiler/plan.hpp"
+#include "simulator/collectives.hpp"
+#include "simulator/simulate.hpp"
+
+using namespace dlc;
+using namespace dlc::compiler;
+using namespace dlc::simulator;
+
+namespace {
+
+// One fc layer, [1024] -> [1000]: 1,024,000 MACs and 1,025,000 params per
+// sample; forward traffic (1024 + 1000) * 4 = 8,096 B per sample, backward
+// (2*1024 + 1000) * 4 = 12,192 B; weights 4,100,000 B.
+constexpr const char* kHardware = R"(
+model FC {
+  input x: f32[1024]
+  output fc(x, 1000)
+}
+device D {
+  kind = gpu; peak { fp32 = 10 TFLOPS } memory = 16 GB; memory_bandwidth = 100 GB/s
+  efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s
+}
+link L { bandwidth = 10 GB/s; latency = 1 us }
+link Net { bandwidth = 5 GB/s; latency = 2 us }
+node Box { devices = 8 * D; link = L; network = Net }
+cluster Pair { nodes = 2 * Box; network = Net }
+)";
+
+struct Run {
+  Result result;
+  std::string error;
+  bool ok = false;
+};
+
+Run simulate(const std::string& experiment) {
+  lang::Diagnostics diags;
+  auto module = compile_text("sim.dlc", std::string(kHardware) + experiment, diags);
+  REQUIRE_FALSE(diags.has_errors());
+  const CheckedDecl* e = nullptr;
+  for (const CheckedDecl& d : module->decls)
+    if (d.kind == lang::ast::DeclKind::experiment) e = &d;
+  REQUIRE(e);
+  Plan plan = lower(*module, *e);
+  Simulation sim;
+  Run run;
+  REQUIRE(build(plan, sim, run.error));
+  run.ok = evaluate(sim, run.result, run.error);
+  return run;
+}
+
+const LayerResult& layer(const Result& r, const std::string& name) {
+  for (const LayerResult& l : r.layers)
+    if (l.name == name) return l;
+  FAIL("no layer " << name);
+  return r.layers.front();
+}
+
+}  // namespace
+
+TEST_CASE("simulate: roofline of one layer, memory-bound forward") {
+  Run run = simulate("experiment E { model = FC; system = D; batch = 64; phase = inference }");
+  REQUIRE(run.ok);
+  const LayerResult& fc = layer(run.result, "fc1");
+  // compute 2 * 1,024,000 * 64 / 1e13 = 13.1072 us; memory (8,096 * 64 + 4,100,000) / 1e11 = 46.18144 us
+  CHECK(fc.forward_s == doctest::Approx(46.18144e-6));
+  CHECK(fc.bound == "memory");
+  CHECK(fc.backward_s == 0);
+  CHECK(run.result.totals.iteration_s == doctest::Approx(46.18144e-6));
+  CHECK(run.result.totals.samples_per_s == doctest::Approx(64 / 46.18144e-6));
+  CHECK(run.result.batch == 64);
+}
+
+TEST_CASE("simulate: a training step on one device") {
+  Run run = simulate("experiment E { model = FC; system = D; batch = 64 }");
+  REQUIRE(run.ok);
+  const LayerResult& fc = layer(run.result, "fc1");
+  // backward: compute 2 * 2,048,000 * 64 / 1e13 = 26.2144 us;
+  // memory (12,192 * 64 + 2 * 4,100,000) / 1e11 = 89.80288 us
+  CHECK(fc.backward_s == doctest::Approx(89.80288e-6));
+  // sgd update: 1,025,000 params * 3 * 4 B / 1e11 = 123 us
+  CHECK(fc.update_s == doctest::Approx(123e-6));
+  CHECK(run.result.totals.iteration_s == doctest::Approx((46.18144 + 89.80288 + 123) * 1e-6));
+  CHECK(run.result.totals.comm_s == doctest::Approx(0));
+  // memory: weights 4.1 MB + gradients 4.1 MB + activations kept (x 4,096 B + fc1 4,000 B) * 64
+  // + workspace, the largest output (x, 4,096 B) * 64
+  CHECK(run.result.totals.memory_per_device_bytes == doctest::Approx(4.1e6 + 4.1e6 + 8096 * 64 + 4096 * 64));
+}
+
+TEST_CASE("simulate: ring all-reduce inside a node") {
+  Run run = simulate("experiment E { model = FC; system = Box; batch = 64 per device; parallel = data(allreduce = ring) }");
+  REQUIRE(run.ok);
+  // w = 4.1 MB over p = 8: 2 * 7/8 * 4.1e6 / 1e10 + 2 * 7 * 1 us = 717.5 + 14 us
+  double step = (46.18144 + 89.80288 + 123) * 1e-6;
+  CHECK(run.result.totals.comm_s == doctest::Approx(731.5e-6));
+  CHECK(run.result.totals.iteration_s == doctest::Approx(step + 731.5e-6));
+  CHECK(run.result.batch == 512);
+}
+
+TEST_CASE("simulate: the cookbook's tree all-reduce") {
+  Run run = simulate("experiment E { model = FC; system = Box; batch = 64 per device; parallel = data(allreduce = tree) }");
+  REQUIRE(run.ok);
+  // 2 * 4.1e6 * log2(8) / 1e10 + 2 * 3 * 1 us = 2,460 + 6 us
+  CHECK(run.result.totals.comm_s == doctest::Approx(2466e-6));
+}
+
+TEST_CASE("simulate: hierarchical and parameter-server exchanges across nodes") {
+  Run h = simulate("experiment E { model = FC; system = Pair; batch = 8 per device; parallel = data(allreduce = hierarchical) }");
+  REQUIRE(h.ok);
+  // intra: 2 * 7/8 * 4.1e6 / 1e10 + 2 * 7 * 1 us = 731.5 us; inter (2 nodes): 2 * 1/2 * 4.1e6 / 5e9 + 2 * 2 us = 824 us
+  CHECK(h.result.totals.comm_s == doctest::Approx(731.5e-6 + 824e-6));
+  Run ps = simulate("experiment E { model = FC; system = Pair; batch = 8 per device; parallel = data(allreduce = parameter_server) }");
+  REQUIRE(ps.ok);
+  // 2 * 4.1e6 * 16 / (2 shards * 5e9) + 2 * 2 us = 13,120 + 4 us
+  CHECK(ps.result.totals.comm_s == doctest::Approx(13124e-6));
+  Run ring = simulate("experiment E { model = FC; system = Pair; batch = 8 per device; parallel = data(allreduce = ring) }");
+  REQUIRE(ring.ok);
+  // a flat ring over 16 devices at the slower link (5e9) and latency (2 us): 2 * 15/16 * 4.1e6 / 5e9 + 2 * 15 * 2 us
+  CHECK(ring.result.totals.comm_s == doctest::Approx(2.0 * 15 / 16 * 4.1e6 / 5e9 + 60e-6));
+}
+
+TEST_CASE("simulate: overlap hides the exchange behind backward") {
+  Run no = simulate("experiment E { model = FC; system = Box; batch = 64 per device; parallel = data(allreduce = ring) }");
+  Run yes = simulate(
+      "experiment E { model = FC; system = Box; batch = 64 per device; parallel = data(allreduce = ring, overlap = true) }");
+  REQUIRE(no.ok);
+  REQUIRE(yes.ok);
+  // One layer, one bucket: the exchange starts when backward ends, so nothing is hidden here.
+  CHECK(yes.result.totals.iteration_s == doctest::Approx(no.result.totals.iteration_s));
+}
+
+TEST_CASE("simulate: strong scaling divides the global batch") {
+  Run ok = simulate("experiment E { model = FC; system = Box; batch = 512; scaling = strong }");
+  REQUIRE(ok.ok);
+  CHECK(ok.result.batch == 512);
+  Run bad = simulate("experiment E { model = FC; system = Box; batch = 100; scaling = strong }");
+  CHECK_FALSE(bad.ok);
+  CHECK(bad.error == "a global batch of 100 does not divide across 8 devices");
+}
+
+TEST_CASE("simulate: an experiment that does not fit says by how much") {
+  Run run = simulate("experiment E { model = FC; system = D; batch = 10000000 }");
+  CHECK_FALSE(run.ok);
+  // 8.2 MB + 8,096 B * 1e7 + 4,096 B * 1e7 = 121.93 GB
+  CHECK(run.error == "experiment 'E' needs 121.93 GB per device but 'D' has 16.00 GB: 105.93 GB too much "
+                     "(a smaller batch, a lower precision or more devices would fit)");
+}
+
+TEST_CASE("simulate: SUMMA splits fc layers across the devices") {
+  // n = 2000: a [2000] -> [2000] fc on a batch of 2000 (M = K = N = n), 4 devices on links of 10 GB/s.
+  lang::Diagnostics diags;
+  auto module = compile_text("summa.dlc", R"(
+model Square {
+  input x: f32[2000]
+  output fc(x, 2000, bias = false)
+}
+device G { kind = gpu; peak { fp32 = 15 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
+           efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s }
+link L { bandwidth = 10 GB/s; latency = 0 s }
+node Four { devices = 4 * G; link = L }
+experiment E { model = Square; system = Four; batch = 2000; phase = inference; parallel = model(scheme = summa) }
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Plan plan = lower(*module, *module->find_decl("E"));
+  Simulation sim;
+  std::string error;
+  REQUIRE(build(plan, sim, error));
+  Result r;
+  REQUIRE(evaluate(sim, r, error));
+  const LayerResult& fc = layer(r, "fc1");
+  // compute 2 n^3 / (p^2 γ) = 2 * 8e9 / (4 * 15e12) = 266.7 us;
+  // data 2 n^2 * 4 / (p β) = 2 * 4e6 * 4 / (2 * 1e10) = 1.6 ms: communication-bound
+  CHECK(fc.forward_s == doctest::Approx(1.6e-3));
+  CHECK(fc.bound == "communication");
+}
