@@ -148,6 +148,9 @@ bool PropertyChecker::validate(const PropSpec& spec, const std::string& key, con
     case PropType::string:
       return v.kind == K::string || mismatch(key, spec, v);
     case PropType::enumeration:
+      // A choice that is also a declaration's name (an experiment called `ring`) is still the choice.
+      if (v.kind == K::decl && std::find(spec.choices.begin(), spec.choices.end(), v.decl->name.name) != spec.choices.end())
+        v = Value::symbol(v.decl->name.name, v.where);
       return check_choice(spec, key, v);
     case PropType::variant:
       return check_variant(spec, key, v);
@@ -213,6 +216,8 @@ bool PropertyChecker::check_choice(const PropSpec& spec, const std::string& key,
 }
 
 bool PropertyChecker::check_variant(const PropSpec& spec, const std::string& key, Value& v) {
+  if (v.kind == Value::Kind::decl && std::find(spec.choices.begin(), spec.choices.end(), v.decl->name.name) != spec.choices.end())
+    v = Value::symbol(v.decl->name.name, v.where);
   if (v.kind == Value::Kind::symbol) return check_choice(spec, key, v);
   if (v.kind != Value::Kind::call) return mismatch(key, spec, v);
   auto it = std::find(spec.choices.begin(), spec.choices.end(), v.text);

@@ -37,3 +37,154 @@ std::string result_json(const Result& r) {
 }
 
 }  // namespace dlc::compiler
+
+#include <fmt/format.h>
+
+#include "compiler/table.hpp"
+
+namespace dlc::compiler {
+
+namespace {
+
+// Seconds for people: 46.2 us, 1.23 ms, 4.56 s, 2.50 h.
+std::string seconds(double s) {
+  if (s == 0) return "0";
+  if (s < 1e-3) return fmt::format("{:.1f} us", s * 1e6);
+  if (s < 1) return fmt::format("{:.2f} ms", s * 1e3);
+  if (s < 3600) return fmt::format("{:.2f} s", s);
+  return fmt::format("{:.1f} h", s / 3600);
+}
+
+std::string rate(double samples_per_s) {
+  if (samples_per_s >= 1e6) return fmt::format("{:.2f}M", samples_per_s / 1e6);
+  if (samples_per_s >= 1e4) return fmt::format("{:.1f}K", samples_per_s / 1e3);
+  return fmt::format("{:.1f}", samples_per_s);
+}
+
+std::string gigabytes(double b) { return fmt::format("{:.2f} GB", b / 1e9); }
+
+std::string hours(const std::optional<double>& s) { return s ? fmt::format("{:.1f}", *s / 3600) : "-"; }
+
+}  // namespace
+
+std::string result_table(const Result& r) {
+  TextTable t;
+  using A = TextTable::Align;
+  t.column("layer");
+  t.column("op");
+  t.column("forward", A::right);
+  t.column("backward", A::right);
+  t.column("update", A::right);
+  t.column("bound");
+  for (const LayerResult& l : r.layers) {
+    if (l.forward_s == 0 && l.backward_s == 0 && l.update_s == 0) continue;  // inputs, reshapes
+    t.row({l.name, l.op, seconds(l.forward_s), seconds(l.backward_s), seconds(l.update_s), l.bound});
+  }
+  std::string out = fmt::format("{} on {} ({}): {}, {}, global batch {}\n\n", r.model, r.system, r.device, r.phase,
+                                r.precision, r.batch);
+  out += t.render();
+  out += fmt::format("\nstep {}: compute {}, exposed communication {}; {} samples/s; memory {} per device\n",
+                     seconds(r.totals.iteration_s), seconds(r.totals.compute_s), seconds(r.totals.comm_s),
+                     rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes));
+  if (r.totals.epoch_s)
+    out += fmt::format("epoch {}{}\n", seconds(*r.totals.epoch_s),
+                       r.totals.total_s ? fmt::format(", whole run {}", seconds(*r.totals.total_s)) : "");
+  return out;
+}
+
+std::string result_csv(const Result& r) {
+  std::string out = "name,op,forward_s,backward_s,update_s,bound\n";
+  for (const LayerResult& l : r.layers)
+    out += fmt::format("{},{},{},{},{},{}\n", csv_field(l.name), l.op, l.forward_s, l.backward_s, l.update_s, l.bound);
+  return out;
+}
+
+std::string results_summary_table(const std::vector<Result>& results) {
+  TextTable t;
+  using A = TextTable::Align;
+  t.column("experiment");
+  t.column("model");
+  t.column("system");
+  t.column("batch", A::right);
+  t.column("step", A::right);
+  t.column("samples/s", A::right);
+  t.column("memory/device", A::right);
+  t.column("epoch", A::right);
+  t.column("total", A::right);
+  auto maybe = [](const std::optional<double>& s) { return s ? seconds(*s) : std::string("-"); };
+  for (const Result& r : results)
+    t.row({r.experiment, r.model, r.system, std::to_string(r.batch), seconds(r.totals.iteration_s),
+           rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes), maybe(r.totals.epoch_s),
+           maybe(r.totals.total_s)});
+  return t.render();
+}
+
+std::string results_json(const std::vector<Result>& results) {
+  std::string out = "[\n";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    std::string one = result_json(results[i]);
+    one.pop_back();  // the newline
+    out += one + (i + 1 < results.size() ? ",\n" : "\n");
+  }
+  return out + "]\n";
+}
+
+std::string scale_table(const std::string& key, const std::vector<ScalePoint>& points) {
+  TextTable t;
+  using A = TextTable::Align;
+  t.column(key, A::right);
+  t.column("devices", A::right);
+  t.column("step", A::right);
+  t.column("samples/s", A::right);
+  t.column("speed-up", A::right);
+  t.column("efficiency", A::right);
+  t.column("total (h)", A::right);
+  const ScalePoint* base = nullptr;
+  for (const ScalePoint& p : points)
+    if (p.result && !base) base = &p;
+  for (const ScalePoint& p : points) {
+    if (!p.result) {
+      t.row({p.value, fmt::format("{:g}", p.devices), "-", "-", "-", "-", p.error});
+      continue;
+    }
+    double speedup = p.result->totals.samples_per_s / base->result->totals.samples_per_s;
+    double scale = p.devices / base->devices;
+    t.row({p.value, fmt::format("{:g}", p.devices), seconds(p.result->totals.iteration_s),
+           rate(p.result->totals.samples_per_s), fmt::format("{:.2f}", speedup),
+           scale != 1 ? fmt::format("{:.0f}%", 100 * speedup / scale) : "-", hours(p.result->totals.total_s)});
+  }
+  return t.render();
+}
+
+std::string scale_csv(const std::string& key, const std::vector<ScalePoint>& points) {
+  std::string out = fmt::format("{},devices,iteration_s,samples_per_s,total_s,error\n", csv_field(key));
+  for (const ScalePoint& p : points) {
+    if (!p.result) {
+      out += fmt::format("{},{},,,,{}\n", csv_field(p.value), p.devices, csv_field(p.error));
+      continue;
+    }
+    out += fmt::format("{},{},{},{},{},\n", csv_field(p.value), p.devices, p.result->totals.iteration_s,
+                       p.result->totals.samples_per_s,
+                       p.result->totals.total_s ? fmt::format("{}", *p.result->totals.total_s) : "");
+  }
+  return out;
+}
+
+std::string scale_json(const std::string& key, const std::vector<ScalePoint>& points) {
+  using json = nlohmann::ordered_json;
+  json rows = json::array();
+  for (const ScalePoint& p : points) {
+    json row = {{"value", p.value}, {"devices", p.devices}};
+    if (p.result) {
+      row["iteration_s"] = p.result->totals.iteration_s;
+      row["samples_per_s"] = p.result->totals.samples_per_s;
+      row["total_s"] = p.result->totals.total_s ? json(*p.result->totals.total_s) : json(nullptr);
+    } else {
+      row["error"] = p.error;
+    }
+    rows.push_back(row);
+  }
+  return json{{"schema", "dlc.scale/1"}, {"parameter", key}, {"points", rows}}.dump(2) + "\n";
+}
+
+}  // namespace dlc::compiler

@@ -46,3 +46,27 @@ struct Result {
 std::string result_json(const Result& r);
 
 }  // namespace dlc::compiler
+
+namespace dlc::compiler {
+
+// The per-layer table and totals, for people.
+std::string result_table(const Result& r);
+// One row per layer (name, op, forward_s, backward_s, update_s, bound).
+std::string result_csv(const Result& r);
+// Several experiments side by side: one row each.
+std::string results_summary_table(const std::vector<Result>& results);
+std::string results_json(const std::vector<Result>& results);  // a JSON array of dlc.result/1
+
+// A sweep of one parameter: its values with the step time, throughput,
+// speed-up over the first value and, when the devices change, efficiency.
+struct ScalePoint {
+  std::string value;         // as given: "16", "100 Gb/s"
+  double devices = 1;
+  std::optional<Result> result;  // nothing where the point failed
+  std::string error;
+};
+std::string scale_table(const std::string& key, const std::vector<ScalePoint>& points);
+std::string scale_json(const std::string& key, const std::vector<ScalePoint>& points);
+std::string scale_csv(const std::string& key, const std::vector<ScalePoint>& points);
+
+}  // namespace dlc::compiler

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <utility>
 #include <vector>
@@ -233,6 +234,41 @@ bool same_ignoring_case(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+std::optional<Quantity> parse_quantity(std::string_view text) {
+  std::string s(text);
+  const char* begin = s.c_str();
+  char* end = nullptr;
+  double value = std::strtod(begin, &end);
+  if (end == begin || !std::isfinite(value)) return std::nullopt;
+  Quantity q{value, Dimension{}};
+  std::string rest(end);
+  // Terms separated by spaces multiply; a '/' divides by the term after it.
+  std::size_t i = 0;
+  bool divide = false;
+  while (i < rest.size()) {
+    char c = rest[i];
+    if (c == ' ') {
+      ++i;
+      continue;
+    }
+    if (c == '/') {
+      divide = true;
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < rest.size() && rest[j] != ' ' && rest[j] != '/') ++j;
+    auto term = parse_unit_term(std::string_view(rest).substr(i, j - i));
+    if (!term) return std::nullopt;
+    q.value = divide ? q.value / term->value : q.value * term->value;
+    q.dim = divide ? q.dim / term->dim : q.dim * term->dim;
+    divide = false;
+    i = j;
+  }
+  if (divide) return std::nullopt;  // a trailing '/'
+  return q;
+}
 
 std::string suggest_unit(std::string_view word) {
   // GBps, Gbps, MBps: a rate written without the slash.

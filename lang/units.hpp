@@ -75,6 +75,10 @@ std::optional<Quantity> parse_unit_term(std::string_view word);
 // For an unknown unit: "'GB/s'", "'GB' or 'Gb'", or "" when nothing is close.
 std::string suggest_unit(std::string_view word);
 
+// Parses a quantity written on a command line: "16", "56 Gb/s", "100Gb/s",
+// "1.2e12 FLOP/s", "50K samples". Nothing when it is not one.
+std::optional<Quantity> parse_quantity(std::string_view text);
+
 // Formats a quantity for people: "7 GB/s", "16 GiB" is shown as "17.18 GB".
 std::string format_quantity(const Quantity& q);
 

@@ -125,13 +125,14 @@ std::string Cost::to_string(std::span<const std::string> names) const {
   return "?";
 }
 
-Cost Params::add(std::string name, double value) {
+Cost Params::add(std::string name, double value, lang::Dimension dim) {
   if (auto id = find(name)) {
     values_[*id] = value;
     return Cost::param(*id);
   }
   names_.push_back(std::move(name));
   values_.push_back(value);
+  dims_.push_back(dim);
   return Cost::param(static_cast<ParamId>(names_.size() - 1));
 }
 

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lang/units.hpp"
+
 namespace dlc::simulator {
 
 using ParamId = std::uint32_t;
@@ -64,8 +66,10 @@ class Cost {
 // Named parameters and their current values.
 class Params {
  public:
-  // A new parameter (or the existing one of that name, value updated).
-  Cost add(std::string name, double value);
+  // A new parameter (or the existing one of that name, value updated), with
+  // the dimension its values have (for --set and --scale to check units).
+  Cost add(std::string name, double value, lang::Dimension dim = {});
+  lang::Dimension dimension(ParamId id) const { return dims_.at(id); }
   std::optional<ParamId> find(std::string_view name) const;
   void set(ParamId id, double value) { values_.at(id) = value; }
   double value(ParamId id) const { return values_.at(id); }
@@ -76,6 +80,7 @@ class Params {
  private:
   std::vector<std::string> names_;
   std::vector<double> values_;
+  std::vector<lang::Dimension> dims_;
 };
 
 }  // namespace dlc::simulator

@@ -58,12 +58,12 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     error = fmt::format("device '{}' has no memory_bandwidth: the roofline needs it", d.name);
     return false;
   }
-  out.peak = params.add("device.peak", peak);
-  out.memory_bandwidth = params.add("device.memory_bandwidth", d.memory_bandwidth);
+  out.peak = params.add("device.peak", peak, lang::dims::op_rate());
+  out.memory_bandwidth = params.add("device.memory_bandwidth", d.memory_bandwidth, lang::dims::bandwidth());
   out.memory_efficiency = params.add("device.efficiency.memory", lookup(d.efficiency, "memory", 0.8));
   double overhead = d.launch_overhead ? *d.launch_overhead : d.kind == "cpu" ? 1e-6 : 5e-6;
-  out.launch_overhead = params.add("device.launch_overhead", overhead);
-  out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0));
+  out.launch_overhead = params.add("device.launch_overhead", overhead, lang::dims::time());
+  out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0), lang::dims::time());
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
     Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c)));

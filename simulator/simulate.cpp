@@ -45,7 +45,9 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   double global0 = plan.batch_per == "device" ? b0 * base_devices
                    : plan.batch_per == "node" ? b0 * static_cast<double>(sys.nodes)
                                               : b0;
-  Cost global_at_base = params.add("batch.global", global0);
+  // `batch` is the experiment's batch as written (per device, per node or global).
+  Cost written = params.add("batch", b0);
+  Cost global_at_base = written * (global0 / b0);
   if (plan.scaling == "strong") {
     s.global_batch = global_at_base;
     s.batch_per_device = global_at_base / s.devices;
@@ -131,6 +133,9 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
     s.step = s.forward + s.backward + s.update;
   }
 
+  if (plan.dataset) params.add("dataset", *plan.dataset, lang::dims::samples());
+  if (plan.epochs) params.add("epochs", *plan.epochs);
+
   MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device);
   if (model_parallel) mem.weights = mem.weights / s.devices;  // split layers' weights are spread
   s.memory = mem.total();
@@ -183,9 +188,10 @@ bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
   r.totals.compute_s = compute;
   r.totals.comm_s = std::max(0.0, step - compute);
   r.totals.samples_per_s = step > 0 ? r.batch / step : 0;
-  if (p.dataset && r.totals.samples_per_s > 0) {
-    r.totals.epoch_s = *p.dataset / r.totals.samples_per_s;
-    if (p.epochs) r.totals.total_s = *r.totals.epoch_s * *p.epochs;
+  auto dataset = s.params.find("dataset"), epochs = s.params.find("epochs");
+  if (dataset && r.totals.samples_per_s > 0) {
+    r.totals.epoch_s = s.params.value(*dataset) / r.totals.samples_per_s;
+    if (epochs) r.totals.total_s = *r.totals.epoch_s * s.params.value(*epochs);
   }
   r.totals.memory_per_device_bytes = memory;
   return true;

@@ -30,6 +30,17 @@ struct StatsOptions {
 };
 int run_stats(const StatsOptions& options);
 
+struct SimulateOptions {
+  std::string file;
+  std::string experiment;        // "" = every experiment of the file
+  std::vector<std::string> set;  // key=value
+  std::string scale;             // key=v1,v2,...
+  std::string format;
+  std::string output;
+  std::string color = "auto";
+};
+int run_simulate(const SimulateOptions& options);
+
 struct ModelsOptions {
   std::string format;
   std::string output;

@@ -66,6 +66,20 @@ int run(int argc, char** argv) {
   stats_cmd->add_option("--color", stats.color, "colour diagnostics: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  dlc::tools::SimulateOptions simulate;
+  CLI::App* simulate_cmd = app.add_subcommand(
+      "simulate", "Predict how long an experiment takes and how it scales (the analytic models of docs/simulate.md)");
+  simulate_cmd->add_option("file", simulate.file, "a .dlc file with experiments")->required();
+  simulate_cmd->add_option("--experiment", simulate.experiment, "the experiment to simulate (default: all of the file's)");
+  simulate_cmd->add_option("--set", simulate.set, "change a parameter of the model: --set nodes=16 --set network.bandwidth=100Gb/s");
+  simulate_cmd->add_option("--scale", simulate.scale, "sweep a parameter: --scale nodes=1,2,4,8");
+  simulate_cmd->add_option("--format", simulate.format, "table, json (schema dlc.result/1) or csv; default: table on a "
+                                                        "terminal, json otherwise")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  simulate_cmd->add_option("-o,--output", simulate.output, "write to FILE (atomically) instead of stdout");
+  simulate_cmd->add_option("--color", simulate.color, "colour diagnostics: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
   dlc::tools::ModelsOptions models;
   CLI::App* models_cmd = app.add_subcommand(
       "models", "The standard library's models: type, parameters, size and forward MACs (the Deep Learning "
@@ -99,6 +113,7 @@ int run(int argc, char** argv) {
   if (check_cmd->parsed()) return dlc::tools::run_check(check);
   if (stats_cmd->parsed()) return dlc::tools::run_stats(stats);
   if (models_cmd->parsed()) return dlc::tools::run_models(models);
+  if (simulate_cmd->parsed()) return dlc::tools::run_simulate(simulate);
   return 1;
 }
 

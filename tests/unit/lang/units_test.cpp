@@ -93,6 +93,20 @@ TEST_CASE("units: dimension algebra and names") {
   CHECK((dims::ops() / dims::bytes()).unit() == "FLOP/B");
 }
 
+TEST_CASE("units: quantities written on a command line") {
+  auto q = parse_quantity("56 Gb/s");
+  REQUIRE(q);
+  CHECK(q->value == doctest::Approx(7e9));
+  CHECK(q->dim == dims::bandwidth());
+  CHECK(parse_quantity("100Gb/s")->value == doctest::Approx(12.5e9));
+  CHECK(parse_quantity("16")->dim.dimensionless());
+  CHECK(parse_quantity("50K samples")->value == 5e4);
+  CHECK(parse_quantity("1.5 TFLOPS")->dim == dims::op_rate());
+  CHECK_FALSE(parse_quantity("fast").has_value());
+  CHECK_FALSE(parse_quantity("10 furlongs").has_value());
+  CHECK_FALSE(parse_quantity("10 GB/").has_value());
+}
+
 TEST_CASE("units: formatting for people") {
   CHECK(format_quantity({7e9, dims::bandwidth()}) == "7 GB/s");
   CHECK(format_quantity({16e9, dims::bytes()}) == "16 GB");

@@ -1,0 +1,167 @@
+// dlc simulate FILE: the analytic prediction of a file's experiments. One
+// experiment prints its per-layer table and totals; several print one row
+// each; --set changes a parameter of the cost model, --scale sweeps one.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "compiler/checker.hpp"
+#include "compiler/plan.hpp"
+#include "compiler/result.hpp"
+#include "simulator/simulate.hpp"
+#include "tools/dlc/commands.hpp"
+#include "tools/dlc/frontend.hpp"
+
+namespace dlc::tools {
+
+namespace {
+
+using simulator::Params;
+using simulator::Simulation;
+
+// key=value, the value a number with an optional unit of the parameter's dimension.
+bool set_parameter(Params& params, const std::string& key, const std::string& text, std::string& error) {
+  auto id = params.find(key);
+  if (!id) {
+    std::vector<std::string> names(params.names().begin(), params.names().end());
+    std::string close = lang::closest_match(key, names);
+    error = fmt::format("no parameter '{}'{}; the model's parameters are: {}", key,
+                        close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close), fmt::join(names, ", "));
+    return false;
+  }
+  auto q = lang::parse_quantity(text);
+  if (!q) {
+    error = fmt::format("'{}' is not a number with a unit (write {}=100 or {}=56Gb/s)", text, key, key);
+    return false;
+  }
+  lang::Dimension want = params.dimension(*id);
+  bool counts = want == lang::dims::samples() && q->dim.dimensionless();
+  if (q->dim != want && !counts) {
+    error = fmt::format("'{}' expects {}, got {}", key,
+                        want.dimensionless() ? "a plain number" : lang::with_article(want.describe()),
+                        q->dim.dimensionless() ? "a plain number" : lang::with_article(q->dim.describe()));
+    return false;
+  }
+  params.set(*id, q->value);
+  return true;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return out;
+    start = end + 1;
+  }
+}
+
+std::string summary_csv(const std::vector<compiler::Result>& results) {
+  std::string out = "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s\n";
+  for (const compiler::Result& r : results)
+    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", r.experiment, r.model, r.system, r.batch, r.totals.iteration_s,
+                       r.totals.samples_per_s, r.totals.memory_per_device_bytes,
+                       r.totals.epoch_s ? fmt::format("{}", *r.totals.epoch_s) : "",
+                       r.totals.total_s ? fmt::format("{}", *r.totals.total_s) : "");
+  return out;
+}
+
+}  // namespace
+
+int run_simulate(const SimulateOptions& o) {
+  bool color = use_color(o.color);
+  lang::Diagnostics diags;
+  auto module = compiler::check(load_input(o.file, diags), diags);
+  if (report(diags, *module->program, color)) return 1;
+
+  std::vector<const compiler::CheckedDecl*> experiments;
+  std::vector<std::string> names;
+  for (const compiler::CheckedDecl& d : module->decls)
+    if (d.kind == lang::ast::DeclKind::experiment && module->program->is_root(d.decl->name.range.file)) {
+      names.push_back(d.name);
+      if (o.experiment.empty() || d.name == o.experiment) experiments.push_back(&d);
+    }
+  if (experiments.empty()) {
+    if (o.experiment.empty()) {
+      fmt::print(stderr, "dlc: error: {} declares no experiment to simulate\n", o.file);
+    } else {
+      std::string close = lang::closest_match(o.experiment, names);
+      fmt::print(stderr, "dlc: error: {} has no experiment '{}'{}\n", o.file, o.experiment,
+                 close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
+    }
+    return 1;
+  }
+  if (!o.scale.empty() && experiments.size() > 1) {
+    fmt::print(stderr, "dlc: error: --scale sweeps one experiment; choose one with --experiment ({})\n",
+               fmt::join(names, ", "));
+    return 1;
+  }
+
+  std::vector<compiler::Result> results;
+  std::vector<compiler::ScalePoint> points;
+  std::string scale_key;
+  for (const compiler::CheckedDecl* e : experiments) {
+    compiler::Plan plan = compiler::lower(*module, *e);
+    Simulation sim;
+    std::string error;
+    auto fail = [&](const std::string& message) {
+      lang::Diagnostics d;
+      d.error(e->decl->name.range, message);
+      report(d, *module->program, color);
+      return 1;
+    };
+    if (!simulator::build(plan, sim, error)) return fail(error);
+    for (const std::string& assignment : o.set) {
+      std::size_t eq = assignment.find('=');
+      if (eq == std::string::npos || !set_parameter(sim.params, assignment.substr(0, eq), assignment.substr(eq + 1), error)) {
+        fmt::print(stderr, "dlc: error: --set {}: {}\n", assignment, eq == std::string::npos ? "expected key=value" : error);
+        return 1;
+      }
+    }
+    if (!o.scale.empty()) {
+      std::size_t eq = o.scale.find('=');
+      if (eq == std::string::npos) {
+        fmt::print(stderr, "dlc: error: --scale {}: expected key=v1,v2,...\n", o.scale);
+        return 1;
+      }
+      scale_key = o.scale.substr(0, eq);
+      for (const std::string& value : split(o.scale.substr(eq + 1), ',')) {
+        Simulation point = sim;
+        if (!set_parameter(point.params, scale_key, value, error)) {
+          fmt::print(stderr, "dlc: error: --scale {}: {}\n", o.scale, error);
+          return 1;
+        }
+        compiler::ScalePoint sp;
+        sp.value = value;
+        sp.devices = point.devices.evaluate(point.params.values());
+        compiler::Result r;
+        if (simulator::evaluate(point, r, sp.error)) sp.result = std::move(r);
+        points.push_back(std::move(sp));
+      }
+      continue;
+    }
+    compiler::Result r;
+    if (!simulator::evaluate(sim, r, error)) return fail(error);
+    results.push_back(std::move(r));
+  }
+
+  std::string format = o.format.empty() ? default_format(o.output) : o.format;
+  std::string text;
+  if (!points.empty()) {
+    text = format == "json" ? compiler::scale_json(scale_key, points)
+           : format == "csv" ? compiler::scale_csv(scale_key, points)
+                             : fmt::format("{}: {} swept\n\n{}", experiments.front()->name, scale_key,
+                                           compiler::scale_table(scale_key, points));
+  } else if (results.size() == 1) {
+    text = format == "json" ? compiler::result_json(results.front())
+           : format == "csv" ? compiler::result_csv(results.front())
+                             : compiler::result_table(results.front());
+  } else {
+    text = format == "json" ? compiler::results_json(results)
+           : format == "csv" ? summary_csv(results)
+                             : compiler::results_summary_table(results);
+  }
+  return write_result(text, o.output);
+}
+
+}  // namespace dlc::tools
