@@ -33,6 +33,21 @@ std::string result_json(const Result& r) {
               {"epoch_s", optional(r.totals.epoch_s)},
               {"total_s", optional(r.totals.total_s)},
               {"memory_per_device_bytes", r.totals.memory_per_device_bytes}}}};
+  if (r.requirements) {
+    const Requirements& q = *r.requirements;
+    j["requirements"] = {{"macs_per_epoch", q.macs_per_epoch},
+                         {"flops_per_epoch", q.flops_per_epoch},
+                         {"target_s", optional(q.target_s)},
+                         {"macs_per_s", optional(q.macs_per_s)},
+                         {"flops_per_s", optional(q.flops_per_s)}};
+  }
+  if (!r.summa.empty()) {
+    json rows = json::array();
+    for (const SummaLayer& s : r.summa)
+      rows.push_back({{"layer", s.layer}, {"grid", s.grid}, {"required_bandwidth", s.required_bandwidth},
+                      {"bandwidth", s.bandwidth}});
+    j["summa"] = rows;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -89,6 +104,17 @@ std::string result_table(const Result& r) {
   if (r.totals.epoch_s)
     out += fmt::format("epoch {}{}\n", seconds(*r.totals.epoch_s),
                        r.totals.total_s ? fmt::format(", whole run {}", seconds(*r.totals.total_s)) : "");
+  if (r.requirements) {
+    const Requirements& q = *r.requirements;
+    out += fmt::format("work per epoch: {:.3g} MACs (3 x forward x dataset; the cookbook calls these FLOPs) = {:.3g} FLOPs\n",
+                       q.macs_per_epoch, q.flops_per_epoch);
+    if (q.macs_per_s)
+      out += fmt::format("to finish in {}: {:.1f} T MAC/s sustained = {:.1f} TFLOPS (a device's peak counts 2 FLOPs per MAC)\n",
+                         seconds(*q.target_s), *q.macs_per_s / 1e12, *q.flops_per_s / 1e12);
+  }
+  for (const SummaLayer& s : r.summa)
+    out += fmt::format("SUMMA {} on a {:g} x {:g} grid: needs β ≥ {:.1f} GB/s to stay compute-bound; has {:.1f} GB/s\n",
+                       s.layer, s.grid, s.grid, s.required_bandwidth / 1e9, s.bandwidth / 1e9);
   return out;
 }
 
@@ -116,7 +142,17 @@ std::string results_summary_table(const std::vector<Result>& results) {
     t.row({r.experiment, r.model, r.system, std::to_string(r.batch), seconds(r.totals.iteration_s),
            rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes), maybe(r.totals.epoch_s),
            maybe(r.totals.total_s)});
-  return t.render();
+  std::string out = t.render();
+  for (const Result& r : results) {
+    if (r.requirements && r.requirements->flops_per_s)
+      out += fmt::format("{}: {:.3g} MACs per epoch = {:.3g} FLOPs; {:.1f} TFLOPS sustained to finish in {}\n",
+                         r.experiment, r.requirements->macs_per_epoch, r.requirements->flops_per_epoch,
+                         *r.requirements->flops_per_s / 1e12, seconds(*r.requirements->target_s));
+    for (const SummaLayer& s : r.summa)
+      out += fmt::format("{}: SUMMA {} on a {:g} x {:g} grid needs β ≥ {:.1f} GB/s; has {:.1f} GB/s\n", r.experiment,
+                         s.layer, s.grid, s.grid, s.required_bandwidth / 1e9, s.bandwidth / 1e9);
+  }
+  return out;
 }
 
 std::string results_json(const std::vector<Result>& results) {

@@ -35,12 +35,36 @@ struct ResultTotals {
   double memory_per_device_bytes = 0;
 };
 
+// The compute requirement of a training run (the cookbook's "compute
+// requirements"): work per epoch = 3 x forward MACs x dataset, the talk's
+// convention (its "FLOPs" are multiply-accumulates), and in FLOPs (2 x);
+// with a target time, the sustained rate the whole run needs.
+struct Requirements {
+  double macs_per_epoch = 0;
+  double flops_per_epoch = 0;
+  std::optional<double> target_s;
+  std::optional<double> macs_per_s;   // sustained, to finish in target_s
+  std::optional<double> flops_per_s;
+};
+
+// A layer split by SUMMA over a grid of √P x √P devices: the bandwidth its
+// data movement needs to stay behind its compute, β ≥ (M·K + K·N)·b·√P·γ / (2·M·K·N)
+// (for M = K = N = n and fp32, the cookbook's β ≥ 4pγ/n), and what it has.
+struct SummaLayer {
+  std::string layer;
+  double grid = 1;                 // √P
+  double required_bandwidth = 0;   // B/s
+  double bandwidth = 0;            // B/s
+};
+
 struct Result {
   std::string source = "simulated";
   std::string experiment, model, system, device, phase, precision;
   std::int64_t batch = 0;  // global batch of one step
   std::vector<LayerResult> layers;
   ResultTotals totals;
+  std::optional<Requirements> requirements;  // training runs with a dataset
+  std::vector<SummaLayer> summa;             // model-parallel runs
 };
 
 std::string result_json(const Result& r);

@@ -29,9 +29,12 @@ bool network_costs(const compiler::Plan& plan, Params& params, NetworkCosts& out
     error = fmt::format("'{}' has {} nodes but no network between them: give the cluster a network", s.name, s.nodes);
     return false;
   }
-  out.node_bandwidth = params.add("intra.bandwidth", node_bw > 0 ? node_bw : 1, lang::dims::bandwidth());
+  // A link the system does not have is never the bottleneck: evaluate()
+  // refuses a configuration that would need it.
+  constexpr double kNoLink = 1e30;
+  out.node_bandwidth = params.add("intra.bandwidth", node_bw > 0 ? node_bw : kNoLink, lang::dims::bandwidth());
   out.node_latency = params.add("intra.latency", node_lat, lang::dims::time());
-  out.net_bandwidth = params.add("network.bandwidth", net_bw > 0 ? net_bw : 1, lang::dims::bandwidth());
+  out.net_bandwidth = params.add("network.bandwidth", net_bw > 0 ? net_bw : kNoLink, lang::dims::bandwidth());
   out.net_latency = params.add("network.latency", net_lat, lang::dims::time());
   return true;
 }

@@ -74,7 +74,10 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
     bool split = model_parallel && op.op_class == OpClass::matmul && op.macs_forward > 0;
     if (split) {
       Cost p = s.devices;
-      Cost beta = select(Cost(1.5) - net.nodes, net.node_bandwidth, min(net.node_bandwidth, net.net_bandwidth));
+      // Panels move over the links; on a single device, from its memory (the
+      // cookbook's β is "memory or interconnect" bandwidth).
+      Cost links = select(Cost(1.5) - net.nodes, net.node_bandwidth, min(net.node_bandwidth, net.net_bandwidth));
+      Cost beta = select(p - 1.5, links, dev.memory_bandwidth * dev.memory_efficiency);
       // M x K times K x N: K·N are the weights, M·K the layer's input rows.
       double kn = static_cast<double>(op.params);
       double mk = static_cast<double>(op.bytes_forward) / b - static_cast<double>(op.activation_bytes) / b;
@@ -83,6 +86,15 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
                       : (batch * mk + kn) * b / (sqrt(p) * beta);
       Cost compute_f = t.forward_compute / p, compute_b = t.backward_compute / p;
       l.comm = data;
+      if (scheme != "tensor") {
+        // data ≤ compute  ⇔  β ≥ (M·K + K·N)·b·√P·γ / (2·M·K·N), γ the effective compute rate
+        double mkn = static_cast<double>(op.macs_forward);
+        l.summa = true;
+        l.grid = sqrt(p);
+        l.required_bandwidth = (batch * mk + kn) * b * sqrt(p) * (dev.peak * dev.efficiency(op.op_class)) /
+                               (Cost(2) * batch * mkn);
+        l.bandwidth = beta;
+      }
       l.forward_compute = compute_f;
       l.forward_memory = t.forward_memory / p;
       l.forward = max(max(compute_f, t.forward_memory / p), data) + dev.launch_overhead;
@@ -146,6 +158,17 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
   auto v = s.params.values();
   const Plan& p = s.plan;
+  const compiler::PlanSystem& sys = p.system;
+  auto value = [&](const char* name) { return s.params.value(*s.params.find(name)); };
+  if (value("devices_per_node") > 1 && !sys.intra_node) {
+    error = fmt::format("'{}' has no link between the devices of a node, so it cannot have {} per node", sys.name,
+                        value("devices_per_node"));
+    return false;
+  }
+  if (value("nodes") > 1 && !sys.network) {
+    error = fmt::format("'{}' has no network between nodes, so it cannot have {} nodes", sys.name, value("nodes"));
+    return false;
+  }
   double per_device = s.batch_per_device.evaluate(v);
   if (p.parallel != "model" && std::fabs(per_device - std::round(per_device)) > 1e-9) {
     error = fmt::format("a global batch of {} does not divide across {} devices", s.global_batch.evaluate(v),
@@ -194,6 +217,23 @@ bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
     if (epochs) r.totals.total_s = *r.totals.epoch_s * s.params.value(*epochs);
   }
   r.totals.memory_per_device_bytes = memory;
+  for (const LayerCost& l : s.layers)
+    if (l.summa)
+      r.summa.push_back({l.name, l.grid.evaluate(v), l.required_bandwidth.evaluate(v), l.bandwidth.evaluate(v)});
+  if (p.phase == "training" && dataset) {
+    compiler::Requirements q;
+    double forward = 0;
+    for (const compiler::PlanOp& op : p.ops) forward += static_cast<double>(op.macs_forward);
+    q.macs_per_epoch = 3 * forward * s.params.value(*dataset);
+    q.flops_per_epoch = 2 * q.macs_per_epoch;
+    if (p.target_time) {
+      double total = q.macs_per_epoch * (epochs ? s.params.value(*epochs) : 1);
+      q.target_s = *p.target_time;
+      q.macs_per_s = total / *p.target_time;
+      q.flops_per_s = 2 * *q.macs_per_s;
+    }
+    r.requirements = q;
+  }
   return true;
 }
 

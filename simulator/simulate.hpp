@@ -35,6 +35,8 @@ struct LayerCost {
   Cost forward, backward, update;
   Cost forward_compute, forward_memory;  // the roofline's two terms, for the bound
   Cost comm;                             // model-parallel data movement inside the layer
+  bool summa = false;
+  Cost grid, required_bandwidth, bandwidth;  // SUMMA layers
 };
 
 struct Simulation {
