@@ -10,12 +10,30 @@ struct Cost::Node {
   Op op;
   double value = 0;  // constant
   ParamId param = 0;
-  std::vector<Cost> args;
+  std::uint8_t nargs = 0;
+  std::shared_ptr<const Node> args[3];  // inline: one allocation per node
+  // Where CostProgram::compile put this node, valid when `pass` is its pass.
+  mutable std::uint64_t pass = 0;
+  mutable std::uint32_t slot = 0;
 };
 
-Cost::Cost(double value) : node_(std::make_shared<Node>(Node{Op::constant, value, 0, {}})) {}
+namespace {
+std::uint64_t next_pass = 0;  // each compile marks the nodes it placed with a new number
+}  // namespace
 
-Cost Cost::param(ParamId id) { return Cost(std::make_shared<Node>(Node{Op::param, 0, id, {}})); }
+Cost::Cost(double value) {
+  auto n = std::make_shared<Node>();
+  n->op = Op::constant;
+  n->value = value;
+  node_ = std::move(n);
+}
+
+Cost Cost::param(ParamId id) {
+  auto n = std::make_shared<Node>();
+  n->op = Op::param;
+  n->param = id;
+  return Cost(std::shared_ptr<const Node>(std::move(n)));
+}
 
 bool Cost::is_constant() const { return node_->op == Op::constant; }
 double Cost::constant_value() const { return node_->value; }
@@ -43,11 +61,12 @@ double apply(Cost::Op op, double a, double b, double c) {
 
 // Builders fold constants and the neutral elements, so a model written with
 // fixed inputs collapses to a number and only what depends on parameters stays.
-Cost Cost::make(Op op, std::vector<Cost> args) {
-  bool all_constant = std::all_of(args.begin(), args.end(), [](const Cost& c) { return c.is_constant(); });
+Cost Cost::make(Op op, std::initializer_list<Cost> list) {
+  const Cost* args = list.begin();
+  bool all_constant = std::all_of(list.begin(), list.end(), [](const Cost& c) { return c.is_constant(); });
   if (all_constant) {
-    double a = args[0].constant_value(), b = args.size() > 1 ? args[1].constant_value() : 0;
-    double c = args.size() > 2 ? args[2].constant_value() : 0;
+    double a = args[0].constant_value(), b = list.size() > 1 ? args[1].constant_value() : 0;
+    double c = list.size() > 2 ? args[2].constant_value() : 0;
     return Cost(apply(op, a, b, c));
   }
   auto is = [](const Cost& x, double v) { return x.is_constant() && x.constant_value() == v; };
@@ -72,7 +91,11 @@ Cost Cost::make(Op op, std::vector<Cost> args) {
       break;
     default: break;
   }
-  return Cost(std::make_shared<Node>(Node{op, 0, 0, std::move(args)}));
+  auto n = std::make_shared<Node>();
+  n->op = op;
+  n->nargs = static_cast<std::uint8_t>(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) n->args[i] = args[i].node_;
+  return Cost(std::shared_ptr<const Node>(std::move(n)));
 }
 
 Cost operator+(const Cost& a, const Cost& b) { return Cost::make(Cost::Op::add, {a, b}); }
@@ -88,26 +111,27 @@ Cost select(const Cost& cond, const Cost& a, const Cost& b) { return Cost::make(
 
 double Cost::evaluate(std::span<const double> params) const {
   const Node& n = *node_;
+  auto arg = [&](int i) { return Cost(n.args[i]); };
   switch (n.op) {
     case Op::constant: return n.value;
     case Op::param: return params[n.param];
-    case Op::select: return n.args[0].evaluate(params) > 0 ? n.args[1].evaluate(params) : n.args[2].evaluate(params);
+    case Op::select: return arg(0).evaluate(params) > 0 ? arg(1).evaluate(params) : arg(2).evaluate(params);
     case Op::log2:
     case Op::sqrt:
-    case Op::ceil: return apply(n.op, n.args[0].evaluate(params), 0, 0);
-    default: return apply(n.op, n.args[0].evaluate(params), n.args[1].evaluate(params), 0);
+    case Op::ceil: return apply(n.op, arg(0).evaluate(params), 0, 0);
+    default: return apply(n.op, arg(0).evaluate(params), arg(1).evaluate(params), 0);
   }
 }
 
 std::size_t Cost::size() const {
   std::size_t n = 1;
-  for (const Cost& a : node_->args) n += a.size();
+  for (int i = 0; i < node_->nargs; ++i) n += Cost(node_->args[i]).size();
   return n;
 }
 
 std::string Cost::to_string(std::span<const std::string> names) const {
   const Node& n = *node_;
-  auto arg = [&](std::size_t i) { return n.args[i].to_string(names); };
+  auto arg = [&](std::size_t i) { return Cost(n.args[i]).to_string(names); };
   switch (n.op) {
     case Op::constant: return fmt::format("{}", n.value);
     case Op::param: return n.param < names.size() ? names[n.param] : fmt::format("p{}", n.param);
@@ -123,6 +147,60 @@ std::string Cost::to_string(std::span<const std::string> names) const {
     case Op::select: return fmt::format("({} > 0 ? {} : {})", arg(0), arg(1), arg(2));
   }
   return "?";
+}
+
+CostProgram CostProgram::compile(std::span<const Cost> roots) {
+  CostProgram p;
+  std::uint64_t pass = ++next_pass;
+  auto placed = [&](const Cost::Node* n) { return n->pass == pass; };
+  // Iterative post-order: a node is emitted after its arguments.
+  std::vector<std::pair<const Cost::Node*, bool>> stack;
+  auto emit = [&](const Cost::Node* n) {
+    Instr in{n->op};
+    if (n->op == Cost::Op::constant) in.value = n->value;
+    if (n->op == Cost::Op::param) in.a = n->param;
+    std::uint32_t* args[] = {&in.a, &in.b, &in.c};
+    for (int i = 0; i < n->nargs; ++i) *args[i] = n->args[i]->slot;
+    n->slot = static_cast<std::uint32_t>(p.code_.size());
+    n->pass = pass;
+    p.code_.push_back(in);
+  };
+  for (const Cost& root : roots) {
+    stack.push_back({root.node_.get(), false});
+    while (!stack.empty()) {
+      auto [n, expanded] = stack.back();
+      stack.pop_back();
+      if (placed(n)) continue;
+      if (expanded) {
+        emit(n);
+        continue;
+      }
+      stack.push_back({n, true});
+      for (int i = 0; i < n->nargs; ++i)
+        if (!placed(n->args[i].get())) stack.push_back({n->args[i].get(), false});
+    }
+    p.outputs_.push_back(root.node_->slot);
+  }
+  p.slots_.resize(p.code_.size());
+  return p;
+}
+
+void CostProgram::run(std::span<const double> params, std::vector<double>& out) const {
+  double* v = slots_.data();
+  for (std::size_t i = 0; i < code_.size(); ++i) {
+    const Instr& in = code_[i];
+    switch (in.op) {
+      case Cost::Op::constant: v[i] = in.value; break;
+      case Cost::Op::param: v[i] = params[in.a]; break;
+      case Cost::Op::select: v[i] = v[in.a] > 0 ? v[in.b] : v[in.c]; break;
+      case Cost::Op::log2:
+      case Cost::Op::sqrt:
+      case Cost::Op::ceil: v[i] = apply(in.op, v[in.a], 0, 0); break;
+      default: v[i] = apply(in.op, v[in.a], v[in.b], 0); break;
+    }
+  }
+  out.resize(outputs_.size());
+  for (std::size_t i = 0; i < outputs_.size(); ++i) out[i] = v[outputs_[i]];
 }
 
 Cost Params::add(std::string name, double value, lang::Dimension dim) {

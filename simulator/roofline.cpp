@@ -69,7 +69,10 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c)));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
     out.class_efficiency[static_cast<int>(c)] = device * software;
+    out.class_rate[static_cast<int>(c)] = out.peak * out.class_efficiency[static_cast<int>(c)];
   }
+  out.bandwidth = out.memory_bandwidth * out.memory_efficiency;
+  out.fixed = out.launch_overhead + out.software_overhead;
   return true;
 }
 
@@ -77,9 +80,9 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   OpTimes t;
   bool empty = op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0;
   if (empty) return t;  // an input, a reshape: no device work
-  Cost rate = d.peak * d.efficiency(op.op_class);
-  Cost bandwidth = d.memory_bandwidth * d.memory_efficiency;
-  Cost fixed = d.launch_overhead + d.software_overhead;
+  const Cost& rate = d.class_rate[static_cast<int>(op.op_class)];
+  const Cost& bandwidth = d.bandwidth;
+  const Cost& fixed = d.fixed;
   t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
   t.forward_memory = (Cost(static_cast<double>(op.bytes_forward)) * batch + static_cast<double>(op.weight_bytes)) / bandwidth;
   t.forward = max(t.forward_compute, t.forward_memory) + fixed;

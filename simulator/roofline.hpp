@@ -28,6 +28,10 @@ struct DeviceCosts {
   Cost software_overhead;    // s per op
   Cost efficiency(compiler::OpClass c) const;  // device x software
   Cost class_efficiency[10];
+  // Shared by every op (built once, so a model of 500 layers stays small):
+  Cost class_rate[10];  // peak x efficiency, per op class
+  Cost bandwidth;       // memory bandwidth x memory efficiency
+  Cost fixed;           // launch + software overhead
 };
 
 // Registers the device's parameters (device.peak, device.memory_bandwidth,

@@ -152,14 +152,29 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   if (model_parallel) mem.weights = mem.weights / s.devices;  // split layers' weights are spread
   s.memory = mem.total();
   s.device_memory_bytes = sys.device.memory;
+
+  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,
+                             s.forward,          s.backward,     s.update,  s.memory};
+  for (const LayerCost& l : s.layers)
+    for (const Cost* c : {&l.forward, &l.backward, &l.update, &l.forward_compute, &l.forward_memory, &l.comm,
+                          &l.grid, &l.required_bandwidth, &l.bandwidth})
+      roots.push_back(*c);
+  s.program = CostProgram::compile(roots);
   return true;
 }
 
 bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
-  auto v = s.params.values();
+  return evaluate(s, s.params.values(), r, error);
+}
+
+bool evaluate(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error) {
+  std::vector<double> x;
+  s.program.run(values, x);
+  const double per_device = x[0], global = x[1], devices = x[2], step = x[3];
+  const double compute = x[4] + x[5] + x[6], memory = x[7];
   const Plan& p = s.plan;
   const compiler::PlanSystem& sys = p.system;
-  auto value = [&](const char* name) { return s.params.value(*s.params.find(name)); };
+  auto value = [&](const char* name) { return values[*s.params.find(name)]; };
   if (value("devices_per_node") > 1 && !sys.intra_node) {
     error = fmt::format("'{}' has no link between the devices of a node, so it cannot have {} per node", sys.name,
                         value("devices_per_node"));
@@ -169,65 +184,60 @@ bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
     error = fmt::format("'{}' has no network between nodes, so it cannot have {} nodes", sys.name, value("nodes"));
     return false;
   }
-  double per_device = s.batch_per_device.evaluate(v);
   if (p.parallel != "model" && std::fabs(per_device - std::round(per_device)) > 1e-9) {
-    error = fmt::format("a global batch of {} does not divide across {} devices", s.global_batch.evaluate(v),
-                        s.devices.evaluate(v));
+    error = fmt::format("a global batch of {} does not divide across {} devices", global, devices);
     return false;
   }
-  double memory = s.memory.evaluate(v);
   if (s.device_memory_bytes > 0 && memory > s.device_memory_bytes) {
     error = fmt::format("experiment '{}' needs {:.2f} GB per device but '{}' has {:.2f} GB: {:.2f} GB too much "
                         "(a smaller batch, a lower precision or more devices would fit)",
-                        p.experiment, memory / 1e9, p.system.device.name, s.device_memory_bytes / 1e9,
+                        p.experiment, memory / 1e9, sys.device.name, s.device_memory_bytes / 1e9,
                         (memory - s.device_memory_bytes) / 1e9);
     return false;
   }
   r = compiler::Result{};
   r.experiment = p.experiment;
   r.model = p.model;
-  r.system = p.system.name;
-  r.device = p.system.device.name;
+  r.system = sys.name;
+  r.device = sys.device.name;
   r.phase = p.phase;
   r.precision = p.precision;
-  r.batch = static_cast<std::int64_t>(std::llround(s.global_batch.evaluate(v)));
-  for (const LayerCost& l : s.layers) {
+  r.batch = static_cast<std::int64_t>(std::llround(global));
+  r.layers.reserve(s.layers.size());
+  for (std::size_t i = 0; i < s.layers.size(); ++i) {
+    const double* l = &x[Simulation::kTotals + i * Simulation::kPerLayer];
     compiler::LayerResult lr;
-    lr.name = l.name;
-    lr.op = l.op;
-    lr.forward_s = l.forward.evaluate(v);
-    lr.backward_s = l.backward.evaluate(v);
-    lr.update_s = l.update.evaluate(v);
+    lr.name = s.layers[i].name;
+    lr.op = s.layers[i].op;
+    lr.forward_s = l[0];
+    lr.backward_s = l[1];
+    lr.update_s = l[2];
     if (lr.forward_s > 0) {
-      double c = l.forward_compute.evaluate(v), m = l.forward_memory.evaluate(v), d = l.comm.evaluate(v);
+      double c = l[3], m = l[4], d = l[5];
       lr.bound = d > std::max(c, m) ? "communication" : c >= m ? "compute" : "memory";
       if (std::max(std::max(c, m), d) < lr.forward_s * 0.5) lr.bound = "overhead";
     }
+    if (s.layers[i].summa) r.summa.push_back({lr.name, l[6], l[7], l[8]});
     r.layers.push_back(std::move(lr));
   }
-  double step = s.step.evaluate(v);
-  double compute = s.forward.evaluate(v) + s.backward.evaluate(v) + s.update.evaluate(v);
   r.totals.iteration_s = step;
   r.totals.compute_s = compute;
   r.totals.comm_s = std::max(0.0, step - compute);
-  r.totals.samples_per_s = step > 0 ? r.batch / step : 0;
+  r.totals.samples_per_s = step > 0 ? global / step : 0;
   auto dataset = s.params.find("dataset"), epochs = s.params.find("epochs");
   if (dataset && r.totals.samples_per_s > 0) {
-    r.totals.epoch_s = s.params.value(*dataset) / r.totals.samples_per_s;
-    if (epochs) r.totals.total_s = *r.totals.epoch_s * s.params.value(*epochs);
+    r.totals.epoch_s = values[*dataset] / r.totals.samples_per_s;
+    if (epochs) r.totals.total_s = *r.totals.epoch_s * values[*epochs];
   }
   r.totals.memory_per_device_bytes = memory;
-  for (const LayerCost& l : s.layers)
-    if (l.summa)
-      r.summa.push_back({l.name, l.grid.evaluate(v), l.required_bandwidth.evaluate(v), l.bandwidth.evaluate(v)});
   if (p.phase == "training" && dataset) {
     compiler::Requirements q;
     double forward = 0;
     for (const compiler::PlanOp& op : p.ops) forward += static_cast<double>(op.macs_forward);
-    q.macs_per_epoch = 3 * forward * s.params.value(*dataset);
+    q.macs_per_epoch = 3 * forward * values[*dataset];
     q.flops_per_epoch = 2 * q.macs_per_epoch;
     if (p.target_time) {
-      double total = q.macs_per_epoch * (epochs ? s.params.value(*epochs) : 1);
+      double total = q.macs_per_epoch * (epochs ? values[*epochs] : 1);
       q.target_s = *p.target_time;
       q.macs_per_s = total / *p.target_time;
       q.flops_per_s = 2 * *q.macs_per_s;

@@ -49,6 +49,10 @@ struct Simulation {
   Cost memory;           // per device, bytes
   Cost device_memory;    // capacity
   double device_memory_bytes = 0;
+  // Everything evaluate() reads, compiled once: kTotals values, then
+  // kPerLayer values for each layer.
+  CostProgram program;
+  static constexpr std::size_t kTotals = 8, kPerLayer = 9;
 };
 
 // Builds the cost model. Fails with a message on an experiment that cannot
@@ -59,5 +63,7 @@ bool build(const compiler::Plan& plan, Simulation& out, std::string& error);
 // when the batch does not divide across the devices or the experiment does
 // not fit in device memory (saying by how much).
 bool evaluate(const Simulation& sim, compiler::Result& out, std::string& error);
+// The same at other parameter values (a sweep point), indexed like sim.params.
+bool evaluate(const Simulation& sim, std::span<const double> values, compiler::Result& out, std::string& error);
 
 }  // namespace dlc::simulator

@@ -35,6 +35,7 @@ struct SimulateOptions {
   std::string experiment;        // "" = every experiment of the file
   std::vector<std::string> set;  // key=value
   std::string scale;             // key=v1,v2,...
+  bool stats = false;            // time per stage, on stderr
   std::string format;
   std::string output;
   std::string color = "auto";

@@ -1,6 +1,7 @@
 // dlc simulate FILE: the analytic prediction of a file's experiments. One
 // experiment prints its per-layer table and totals; several print one row
 // each; --set changes a parameter of the cost model, --scale sweeps one.
+#include <chrono>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -69,9 +70,15 @@ std::string summary_csv(const std::vector<compiler::Result>& results) {
 }  // namespace
 
 int run_simulate(const SimulateOptions& o) {
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  auto t0 = clock::now();
+  clock::duration building{}, evaluating{};
+  std::size_t evaluations = 0;
   bool color = use_color(o.color);
   lang::Diagnostics diags;
   auto module = compiler::check(load_input(o.file, diags), diags);
+  auto t1 = clock::now();
   if (report(diags, *module->program, color)) return 1;
 
   std::vector<const compiler::CheckedDecl*> experiments;
@@ -110,7 +117,9 @@ int run_simulate(const SimulateOptions& o) {
       report(d, *module->program, color);
       return 1;
     };
+    auto b0 = clock::now();
     if (!simulator::build(plan, sim, error)) return fail(error);
+    building += clock::now() - b0;
     for (const std::string& assignment : o.set) {
       std::size_t eq = assignment.find('=');
       if (eq == std::string::npos || !set_parameter(sim.params, assignment.substr(0, eq), assignment.substr(eq + 1), error)) {
@@ -125,26 +134,39 @@ int run_simulate(const SimulateOptions& o) {
         return 1;
       }
       scale_key = o.scale.substr(0, eq);
+      std::vector<double> base(sim.params.values().begin(), sim.params.values().end());
       for (const std::string& value : split(o.scale.substr(eq + 1), ',')) {
-        Simulation point = sim;
-        if (!set_parameter(point.params, scale_key, value, error)) {
+        if (!set_parameter(sim.params, scale_key, value, error)) {
           fmt::print(stderr, "dlc: error: --scale {}: {}\n", o.scale, error);
           return 1;
         }
+        std::vector<double> point(sim.params.values().begin(), sim.params.values().end());
+        for (std::size_t i = 0; i < base.size(); ++i) sim.params.set(static_cast<simulator::ParamId>(i), base[i]);
         compiler::ScalePoint sp;
         sp.value = value;
-        sp.devices = point.devices.evaluate(point.params.values());
+        sp.devices = sim.devices.evaluate(point);
         compiler::Result r;
-        if (simulator::evaluate(point, r, sp.error)) sp.result = std::move(r);
+        auto e0 = clock::now();
+        if (simulator::evaluate(sim, point, r, sp.error)) sp.result = std::move(r);
+        evaluating += clock::now() - e0;
+        ++evaluations;
         points.push_back(std::move(sp));
       }
       continue;
     }
     compiler::Result r;
+    auto e0 = clock::now();
     if (!simulator::evaluate(sim, r, error)) return fail(error);
+    evaluating += clock::now() - e0;
+    ++evaluations;
     results.push_back(std::move(r));
   }
 
+  if (o.stats)
+    fmt::print(stderr, "{}: stats: load+check {:.2f} ms, build the cost model {:.3f} ms, {} evaluation(s) {:.3f} ms "
+                       "({:.4f} ms each)\n",
+               o.file, ms(t1 - t0), ms(building), evaluations, ms(evaluating),
+               evaluations ? ms(evaluating) / static_cast<double>(evaluations) : 0.0);
   std::string format = o.format.empty() ? default_format(o.output) : o.format;
   std::string text;
   if (!points.empty()) {
