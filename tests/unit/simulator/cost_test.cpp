@@ -59,3 +59,45 @@ TEST_CASE("cost: select, min and sizes") {
   CHECK(params.size() == 1);
   CHECK(params.value(0) == 3);
 }
+
+TEST_CASE("cost: the tree interpreter and the compiled program agree on random expressions") {
+  // A fixed linear congruential generator: the same expressions every run.
+  std::uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  Params params;
+  std::vector<Cost> leaves;
+  for (int i = 0; i < 6; ++i) leaves.push_back(params.add("p" + std::to_string(i), 1.0 + static_cast<double>(next() % 100)));
+  for (int i = 0; i < 6; ++i) leaves.push_back(Cost(0.5 + static_cast<double>(next() % 50)));
+  std::vector<Cost> pool = leaves;
+  for (int i = 0; i < 400; ++i) {
+    const Cost& a = pool[next() % pool.size()];
+    const Cost& b = pool[next() % pool.size()];
+    const Cost& c = pool[next() % pool.size()];
+    switch (next() % 9) {
+      case 0: pool.push_back(a + b); break;
+      case 1: pool.push_back(a - b); break;
+      case 2: pool.push_back(a * b); break;
+      case 3: pool.push_back(a / (b * b + 1.0)); break;
+      case 4: pool.push_back(max(a, b)); break;
+      case 5: pool.push_back(min(a, b)); break;
+      case 6: pool.push_back(log2(a * a + 1.0)); break;
+      case 7: pool.push_back(sqrt(a * a)); break;
+      default: pool.push_back(select(a - b, c, a)); break;
+    }
+  }
+  std::vector<Cost> roots(pool.end() - 50, pool.end());
+  CostProgram program = CostProgram::compile(roots);
+  for (int point = 0; point < 20; ++point) {
+    for (ParamId id = 0; id < params.size(); ++id) params.set(id, 0.25 + static_cast<double>(next() % 1000) / 10);
+    std::vector<double> out;
+    program.run(params.values(), out);
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+      double tree = roots[i].evaluate(params.values());
+      if (std::isnan(tree)) CHECK(std::isnan(out[i]));
+      else CHECK(out[i] == doctest::Approx(tree));
+    }
+  }
+}

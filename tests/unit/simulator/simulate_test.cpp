@@ -176,3 +176,38 @@ experiment E { model = Square; system = Four; batch = 2000; phase = inference; p
   CHECK(fc.forward_s == doctest::Approx(1.6e-3));
   CHECK(fc.bound == "communication");
 }
+
+TEST_CASE("simulate: gradient buckets overlap the exchange with backward") {
+  lang::Diagnostics diags;
+  auto module = compile_text("overlap.dlc", std::string(kHardware) + R"(
+model Two {
+  input x: f32[1024]
+  output fc(relu(fc(x, 1024)), 1000)
+}
+experiment E { model = Two; system = Box; batch = 64 per device; parallel = data(allreduce = ring, overlap = true, bucket = 1 B) }
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Plan plan = lower(*module, *module->find_decl("E"));
+  Simulation sim;
+  std::string error;
+  REQUIRE(build(plan, sim, error));
+  Result r;
+  REQUIRE(evaluate(sim, r, error));
+  const LayerResult& fc1 = layer(r, "fc1");
+  const LayerResult& relu = layer(r, "relu1");
+  const LayerResult& fc2 = layer(r, "fc2");
+  auto ring = [](double w) { return 2.0 * 7 / 8 * w / 1e10 + 14e-6; };  // 8 devices on L
+  double w1 = (1024.0 * 1024 + 1024) * 4, w2 = (1024.0 * 1000 + 1000) * 4;
+  // Buckets of one layer each, last layer first: fc2's exchange starts when its
+  // backward is done; fc1's when relu's and its own are done and fc2's is over.
+  double ready2 = fc2.backward_s;
+  double done2 = ready2 + ring(w2);
+  double ready1 = fc2.backward_s + relu.backward_s + fc1.backward_s;
+  double done1 = std::max(done2, ready1) + ring(w1);
+  double forward = fc1.forward_s + relu.forward_s + fc2.forward_s;
+  double backward = ready1;
+  double update = fc1.update_s + fc2.update_s;
+  CHECK(r.totals.iteration_s == doctest::Approx(forward + std::max(backward, done1) + update));
+  // Without overlap the whole exchange follows backward.
+  CHECK(r.totals.iteration_s < forward + backward + ring(w1 + w2) + update);
+}
