@@ -36,9 +36,10 @@ struct Run {
   bool ok = false;
 };
 
-Run simulate(const std::string& experiment) {
+// Simulates the (only) experiment of `text`.
+Run simulate_spec(const std::string& text) {
   lang::Diagnostics diags;
-  auto module = compile_text("sim.dlc", std::string(kHardware) + experiment, diags);
+  auto module = compile_text("sim.dlc", text, diags);
   REQUIRE_FALSE(diags.has_errors());
   const CheckedDecl* e = nullptr;
   for (const CheckedDecl& d : module->decls)
@@ -51,6 +52,9 @@ Run simulate(const std::string& experiment) {
   run.ok = evaluate(sim, run.result, run.error);
   return run;
 }
+
+// An experiment on the hardware above.
+Run simulate(const std::string& experiment) { return simulate_spec(std::string(kHardware) + experiment); }
 
 const LayerResult& layer(const Result& r, const std::string& name) {
   for (const LayerResult& l : r.layers)
@@ -151,8 +155,7 @@ TEST_CASE("simulate: an experiment that does not fit says by how much") {
 
 TEST_CASE("simulate: SUMMA splits fc layers across the devices") {
   // n = 2000: a [2000] -> [2000] fc on a batch of 2000 (M = K = N = n), 4 devices on links of 10 GB/s.
-  lang::Diagnostics diags;
-  auto module = compile_text("summa.dlc", R"(
+  Run run = simulate_spec(R"(
 model Square {
   input x: f32[2000]
   output fc(x, 2000, bias = false)
@@ -162,15 +165,9 @@ device G { kind = gpu; peak { fp32 = 15 TFLOPS } memory = 80 GB; memory_bandwidt
 link L { bandwidth = 10 GB/s; latency = 0 s }
 node Four { devices = 4 * G; link = L }
 experiment E { model = Square; system = Four; batch = 2000; phase = inference; parallel = model(scheme = summa) }
-)", diags);
-  REQUIRE_FALSE(diags.has_errors());
-  Plan plan = lower(*module, *module->find_decl("E"));
-  Simulation sim;
-  std::string error;
-  REQUIRE(build(plan, sim, error));
-  Result r;
-  REQUIRE(evaluate(sim, r, error));
-  const LayerResult& fc = layer(r, "fc1");
+)");
+  REQUIRE(run.ok);
+  const LayerResult& fc = layer(run.result, "fc1");
   // compute 2 n^3 / (p^2 γ) = 2 * 8e9 / (4 * 15e12) = 266.7 us;
   // data 2 n^2 * 4 / (p β) = 2 * 4e6 * 4 / (2 * 1e10) = 1.6 ms: communication-bound
   CHECK(fc.forward_s == doctest::Approx(1.6e-3));
@@ -178,21 +175,15 @@ experiment E { model = Square; system = Four; batch = 2000; phase = inference; p
 }
 
 TEST_CASE("simulate: gradient buckets overlap the exchange with backward") {
-  lang::Diagnostics diags;
-  auto module = compile_text("overlap.dlc", std::string(kHardware) + R"(
+  Run run = simulate(R"(
 model Two {
   input x: f32[1024]
   output fc(relu(fc(x, 1024)), 1000)
 }
 experiment E { model = Two; system = Box; batch = 64 per device; parallel = data(allreduce = ring, overlap = true, bucket = 1 B) }
-)", diags);
-  REQUIRE_FALSE(diags.has_errors());
-  Plan plan = lower(*module, *module->find_decl("E"));
-  Simulation sim;
-  std::string error;
-  REQUIRE(build(plan, sim, error));
-  Result r;
-  REQUIRE(evaluate(sim, r, error));
+)");
+  REQUIRE(run.ok);
+  const Result& r = run.result;
   const LayerResult& fc1 = layer(r, "fc1");
   const LayerResult& relu = layer(r, "relu1");
   const LayerResult& fc2 = layer(r, "fc2");
