@@ -159,28 +159,11 @@ const Schema& data_parallel_schema() {
   return s;
 }
 
+// Model parallelism splits the fc and matmul layers over all the devices of
+// the system (see docs/simulate.md).
 const Schema& model_parallel_schema() {
   static const Schema s{"model(...)", {
-      integer("ways", "devices a layer is split across"),
       choice("scheme", {"summa", "tensor"}, "how layers are split"),
-  }};
-  return s;
-}
-
-const Schema& pipeline_parallel_schema() {
-  static const Schema s{"pipeline(...)", {
-      integer("stages", "pipeline stages"),
-      integer("microbatches", "micro-batches per batch"),
-  }};
-  return s;
-}
-
-const Schema& hybrid_parallel_schema() {
-  static const Schema s{"hybrid(...)", {
-      integer("data", "data-parallel ways"),
-      integer("tensor", "tensor-parallel ways"),
-      integer("pipeline", "pipeline stages"),
-      choice("allreduce", {"ring", "tree", "hierarchical", "parameter_server"}, "all-reduce algorithm"),
   }};
   return s;
 }
@@ -202,9 +185,8 @@ const Schema& experiment_schema() {
     PropSpec dataset = quantity("dataset", dims::samples(), "samples per epoch", 1);
     dataset.whole = true;
     PropSpec parallel = make("parallel", PropType::variant, "how work is split across devices");
-    parallel.choices = {"data", "model", "pipeline", "hybrid"};
-    parallel.args = {&data_parallel_schema(), &model_parallel_schema(), &pipeline_parallel_schema(),
-                     &hybrid_parallel_schema()};
+    parallel.choices = {"data", "model"};
+    parallel.args = {&data_parallel_schema(), &model_parallel_schema()};
     PropSpec model = required(make("model", PropType::model, "the network"));
     return std::vector<PropSpec>{
         model,
