@@ -190,8 +190,7 @@ const Schema& experiment_schema() {
     PropSpec model = required(make("model", PropType::model, "the network"));
     return std::vector<PropSpec>{
         model,
-        required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster, DeclKind::crossbar},
-                           "what it runs on")),
+        required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster}, "what it runs on")),
         dataset,
         positive(quantity("epochs", dims::number(), "passes over the dataset")),
         batch,
