@@ -150,6 +150,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     op.bytes_backward = input ? 0 : (2 * in + out) * b;
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = out * b;
+    op.input_elements = in;
     p.ops.push_back(std::move(op));
   }
   return p;

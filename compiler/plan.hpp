@@ -37,6 +37,7 @@ struct PlanOp {
   std::int64_t bytes_backward = 0;  // per sample
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
   std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
+  std::int64_t input_elements = 0;    // all inputs together, per sample
 };
 
 struct PlanLink {

@@ -80,7 +80,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       Cost beta = select(p - 1.5, links, dev.memory_bandwidth * dev.memory_efficiency);
       // M x K times K x N: K·N are the weights, M·K the layer's input rows.
       double kn = static_cast<double>(op.params);
-      double mk = static_cast<double>(op.bytes_forward) / b - static_cast<double>(op.activation_bytes) / b;
+      double mk = static_cast<double>(op.input_elements);
       Cost data = scheme == "tensor"
                       ? allreduce("ring", batch * static_cast<double>(op.activation_bytes), net)
                       : (batch * mk + kn) * b / (sqrt(p) * beta);
