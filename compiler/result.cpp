@@ -4,6 +4,52 @@
 
 namespace dlc::compiler {
 
+bool result_from_json(const std::string& text, Result& r, std::string& error) {
+  using json = nlohmann::json;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    error = "not valid JSON";
+    return false;
+  }
+  if (!j.is_object() || j.value("schema", "") != "dlc.result/1") {
+    error = "not a dlc.result/1 record (dlc simulate --format json writes one)";
+    return false;
+  }
+  try {
+    r = Result{};
+    r.source = j.value("source", "");
+    r.experiment = j.value("experiment", "");
+    r.model = j.value("model", "");
+    r.system = j.value("system", "");
+    r.device = j.value("device", "");
+    r.phase = j.value("phase", "");
+    r.precision = j.value("precision", "");
+    r.batch = j.value("batch", std::int64_t{0});
+    for (const json& l : j.at("layers")) {
+      LayerResult lr;
+      lr.name = l.at("name").get<std::string>();
+      lr.op = l.value("op", "");
+      lr.forward_s = l.value("forward_s", 0.0);
+      lr.backward_s = l.value("backward_s", 0.0);
+      lr.update_s = l.value("update_s", 0.0);
+      lr.bound = l.value("bound", "");
+      r.layers.push_back(std::move(lr));
+    }
+    const json& t = j.at("totals");
+    r.totals.iteration_s = t.at("iteration_s").get<double>();
+    r.totals.compute_s = t.value("compute_s", 0.0);
+    r.totals.comm_s = t.value("comm_s", 0.0);
+    r.totals.samples_per_s = t.value("samples_per_s", 0.0);
+    r.totals.memory_per_device_bytes = t.value("memory_per_device_bytes", 0.0);
+    if (t.contains("epoch_s") && t["epoch_s"].is_number()) r.totals.epoch_s = t["epoch_s"].get<double>();
+    if (t.contains("total_s") && t["total_s"].is_number()) r.totals.total_s = t["total_s"].get<double>();
+  } catch (const json::exception& e) {
+    error = std::string("a dlc.result/1 record with a missing or mistyped key: ") + e.what();
+    return false;
+  }
+  return true;
+}
+
 std::string result_json(const Result& r) {
   using json = nlohmann::ordered_json;
   json layers = json::array();

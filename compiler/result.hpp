@@ -69,6 +69,10 @@ struct Result {
 
 std::string result_json(const Result& r);
 
+// Reads a dlc.result/1 record (what simulate and run write). False with a
+// message when the text is not one.
+bool result_from_json(const std::string& text, Result& out, std::string& error);
+
 }  // namespace dlc::compiler
 
 namespace dlc::compiler {

@@ -42,6 +42,13 @@ struct SimulateOptions {
 };
 int run_simulate(const SimulateOptions& options);
 
+struct CompareOptions {
+  std::string predicted, measured;  // dlc.result/1 files
+  std::string format;
+  std::string output;
+};
+int run_compare(const CompareOptions& options);
+
 struct ModelsOptions {
   std::string format;
   std::string output;

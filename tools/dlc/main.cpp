@@ -81,6 +81,16 @@ int run(int argc, char** argv) {
   simulate_cmd->add_option("--color", simulate.color, "colour diagnostics: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  dlc::tools::CompareOptions compare;
+  CLI::App* compare_cmd = app.add_subcommand(
+      "compare", "Two results side by side (predicted and measured, or two predictions): per-layer error, MAPE, "
+                 "end-to-end error, the layers that dominate it");
+  compare_cmd->add_option("predicted", compare.predicted, "a dlc.result/1 file (dlc simulate --format json)")->required();
+  compare_cmd->add_option("measured", compare.measured, "a dlc.result/1 file to compare against")->required();
+  compare_cmd->add_option("--format", compare.format, "table, json (schema dlc.comparison/1) or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  compare_cmd->add_option("-o,--output", compare.output, "write to FILE (atomically) instead of stdout");
+
   dlc::tools::ModelsOptions models;
   CLI::App* models_cmd = app.add_subcommand(
       "models", "The standard library's models: type, parameters, size and forward MACs (the Deep Learning "
@@ -115,6 +125,7 @@ int run(int argc, char** argv) {
   if (stats_cmd->parsed()) return dlc::tools::run_stats(stats);
   if (models_cmd->parsed()) return dlc::tools::run_models(models);
   if (simulate_cmd->parsed()) return dlc::tools::run_simulate(simulate);
+  if (compare_cmd->parsed()) return dlc::tools::run_compare(compare);
   return 1;
 }
 
