@@ -211,6 +211,7 @@ Cost Params::add(std::string name, double value, lang::Dimension dim) {
   names_.push_back(std::move(name));
   values_.push_back(value);
   dims_.push_back(dim);
+  ranges_.push_back(Range{});
   return Cost::param(static_cast<ParamId>(names_.size() - 1));
 }
 

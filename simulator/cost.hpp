@@ -95,6 +95,16 @@ class Params {
   // the dimension its values have (for --set and --scale to check units).
   Cost add(std::string name, double value, lang::Dimension dim = {});
   lang::Dimension dimension(ParamId id) const { return dims_.at(id); }
+
+  // What values a parameter accepts (checked by --set and --scale).
+  struct Range {
+    double min = 0;              // inclusive, unless `positive`
+    double max = 1e300;
+    bool positive = false;       // strictly greater than min (0)
+    bool integer = false;
+  };
+  void constrain(ParamId id, Range r) { ranges_.at(id) = r; }
+  const Range& range(ParamId id) const { return ranges_.at(id); }
   std::optional<ParamId> find(std::string_view name) const;
   void set(ParamId id, double value) { values_.at(id) = value; }
   double value(ParamId id) const { return values_.at(id); }
@@ -106,6 +116,7 @@ class Params {
   std::vector<std::string> names_;
   std::vector<double> values_;
   std::vector<lang::Dimension> dims_;
+  std::vector<Range> ranges_;
 };
 
 }  // namespace dlc::simulator

@@ -71,6 +71,15 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     out.class_efficiency[static_cast<int>(c)] = device * software;
     out.class_rate[static_cast<int>(c)] = out.peak * out.class_efficiency[static_cast<int>(c)];
   }
+  auto constrain = [&](const char* name, Params::Range r) { params.constrain(*params.find(name), r); };
+  constrain("device.peak", {0, 1e300, true, false});
+  constrain("device.memory_bandwidth", {0, 1e300, true, false});
+  constrain("device.efficiency.memory", {0, 1, true, false});
+  for (OpClass c : kClasses) {
+    std::string name(compiler::op_class_name(c));
+    constrain(("device.efficiency." + name).c_str(), {0, 1, true, false});
+    constrain(("software.efficiency." + name).c_str(), {0, 1e300, true, false});
+  }
   out.bandwidth = out.memory_bandwidth * out.memory_efficiency;
   out.fixed = out.launch_overhead + out.software_overhead;
   return true;

@@ -15,10 +15,13 @@ using compiler::Plan;
 namespace {
 
 // Bytes read and written per parameter by an optimizer step.
-double update_traffic(const std::string& optimizer, double b) {
-  if (optimizer == "momentum") return 3 * b + 2 * 4;  // w, g, w' + momentum read and written (fp32)
-  if (optimizer == "adam" || optimizer == "adamw") return 3 * b + 4 * 4;
-  return 3 * b;  // sgd: read w and g, write w
+double update_traffic(const std::string& optimizer, const std::string& precision, double b) {
+  // sgd reads w and g and writes w; mixed precision updates the fp32 master
+  // copy (read and write 4 + 4), reads the fp16 gradient and writes the fp16 copy.
+  double base = precision == "mixed" ? 4 + 4 + 2 + 2 : 3 * b;
+  if (optimizer == "momentum") return base + 2 * 4;  // its fp32 buffer, read and written
+  if (optimizer == "adam" || optimizer == "adamw") return base + 4 * 4;
+  return base;
 }
 
 std::string arg(const Plan& p, const std::string& key, const std::string& fallback) {
@@ -47,6 +50,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
                                               : b0;
   // `batch` is the experiment's batch as written (per device, per node or global).
   Cost written = params.add("batch", b0);
+  params.constrain(*params.find("batch"), {1, 1e12, false, true});
   Cost global_at_base = written * (global0 / b0);
   if (plan.scaling == "strong") {
     s.global_batch = global_at_base;
@@ -58,10 +62,9 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 
   bool training = plan.phase == "training";
   bool model_parallel = plan.parallel == "model";
-  std::string scheme = arg(plan, "scheme", "summa");
   double b = static_cast<double>(plan.element_bytes);
   Cost update_rate = dev.memory_bandwidth * dev.memory_efficiency;
-  double update_bytes_per_param = update_traffic(plan.optimizer, b);
+  double update_bytes_per_param = update_traffic(plan.optimizer, plan.precision, b);
 
   // Layers: roofline times; model parallelism for fc and matmul layers.
   for (const compiler::PlanOp& op : plan.ops) {
@@ -81,20 +84,16 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       // M x K times K x N: K·N are the weights, M·K the layer's input rows.
       double kn = static_cast<double>(op.params);
       double mk = static_cast<double>(op.input_elements);
-      Cost data = scheme == "tensor"
-                      ? allreduce("ring", batch * static_cast<double>(op.activation_bytes), net)
-                      : (batch * mk + kn) * b / (sqrt(p) * beta);
+      Cost data = (batch * mk + kn) * b / (sqrt(p) * beta);
       Cost compute_f = t.forward_compute / p, compute_b = t.backward_compute / p;
       l.comm = data;
-      if (scheme != "tensor") {
-        // data ≤ compute  ⇔  β ≥ (M·K + K·N)·b·√P·γ / (2·M·K·N), γ the effective compute rate
-        double mkn = static_cast<double>(op.macs_forward);
-        l.summa = true;
-        l.grid = sqrt(p);
-        l.required_bandwidth = (batch * mk + kn) * b * sqrt(p) * (dev.peak * dev.efficiency(op.op_class)) /
-                               (Cost(2) * batch * mkn);
-        l.bandwidth = beta;
-      }
+      // data ≤ compute  ⇔  β ≥ (M·K + K·N)·b·√P·γ / (2·M·K·N), γ the effective compute rate
+      double mkn = static_cast<double>(op.macs_forward);
+      l.summa = true;
+      l.grid = sqrt(p);
+      l.required_bandwidth = (batch * mk + kn) * b * sqrt(p) * (dev.peak * dev.efficiency(op.op_class)) /
+                             (Cost(2) * batch * mkn);
+      l.bandwidth = beta;
       l.forward_compute = compute_f;
       l.forward_memory = t.forward_memory / p;
       l.forward = max(max(compute_f, t.forward_memory / p), data) + dev.launch_overhead;
@@ -105,8 +104,10 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       l.forward_memory = t.forward_memory;
       l.backward = training ? t.backward : Cost(0);
     }
-    if (training && op.params > 0)
+    if (training && op.params > 0) {
       l.update = Cost(static_cast<double>(op.params) * update_bytes_per_param) / update_rate;
+      if (split) l.update = l.update / s.devices;  // each device updates its block of the weights
+    }
     s.forward = s.forward + l.forward;
     s.backward = s.backward + l.backward;
     s.update = s.update + l.update;
@@ -145,11 +146,21 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
     s.step = s.forward + s.backward + s.update;
   }
 
-  if (plan.dataset) params.add("dataset", *plan.dataset, lang::dims::samples());
-  if (plan.epochs) params.add("epochs", *plan.epochs);
+  if (plan.dataset) {
+    params.add("dataset", *plan.dataset, lang::dims::samples());
+    params.constrain(*params.find("dataset"), {1, 1e18, false, true});
+  }
+  if (plan.epochs) {
+    params.add("epochs", *plan.epochs);
+    params.constrain(*params.find("epochs"), {0, 1e9, true, false});
+  }
 
   MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device);
-  if (model_parallel) mem.weights = mem.weights / s.devices;  // split layers' weights are spread
+  if (model_parallel) {  // the split layers' weights, gradients and optimizer state are spread (they dominate)
+    mem.weights = mem.weights / s.devices;
+    mem.gradients = mem.gradients / s.devices;
+    mem.optimizer = mem.optimizer / s.devices;
+  }
   s.memory = mem.total();
   s.device_memory_bytes = sys.device.memory;
 
@@ -184,6 +195,10 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     error = fmt::format("'{}' has no network between nodes, so it cannot have {} nodes", sys.name, value("nodes"));
     return false;
   }
+  if (!(global < 9e18)) {
+    error = fmt::format("a global batch of {:g} samples is too large", global);
+    return false;
+  }
   if (p.parallel != "model" && std::fabs(per_device - std::round(per_device)) > 1e-9) {
     error = fmt::format("a global batch of {} does not divide across {} devices", global, devices);
     return false;
@@ -194,6 +209,15 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
                         p.experiment, memory / 1e9, sys.device.name, s.device_memory_bytes / 1e9,
                         (memory - s.device_memory_bytes) / 1e9);
     return false;
+  }
+  if (p.parallel == "model") {
+    double side = std::round(std::sqrt(devices));
+    if (side * side != devices) {
+      error = fmt::format("SUMMA needs a square number of devices (a √P x √P grid); {} is not (try {} or {})",
+                          devices, std::floor(std::sqrt(devices)) * std::floor(std::sqrt(devices)),
+                          std::ceil(std::sqrt(devices)) * std::ceil(std::sqrt(devices)));
+      return false;
+    }
   }
   r = compiler::Result{};
   r.experiment = p.experiment;
@@ -220,13 +244,18 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     if (s.layers[i].summa) r.summa.push_back({lr.name, l[6], l[7], l[8]});
     r.layers.push_back(std::move(lr));
   }
+  if (!std::isfinite(step) || step <= 0 || !std::isfinite(memory)) {
+    error = "the model's parameters give no finite, positive step time (a zero rate or bandwidth?)";
+    return false;
+  }
   r.totals.iteration_s = step;
   r.totals.compute_s = compute;
   r.totals.comm_s = std::max(0.0, step - compute);
   r.totals.samples_per_s = step > 0 ? global / step : 0;
   auto dataset = s.params.find("dataset"), epochs = s.params.find("epochs");
   if (dataset && r.totals.samples_per_s > 0) {
-    r.totals.epoch_s = values[*dataset] / r.totals.samples_per_s;
+    // An epoch is a whole number of steps: the last, partial batch is a step too.
+    r.totals.epoch_s = std::ceil(values[*dataset] / global - 1e-9) * step;
     if (epochs) r.totals.total_s = *r.totals.epoch_s * values[*epochs];
   }
   r.totals.memory_per_device_bytes = memory;

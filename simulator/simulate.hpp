@@ -14,11 +14,10 @@
 //   step      forward + (overlap ? max(backward, end of the last exchange)
 //                                : backward + exchange) + update
 //
-// Model parallelism splits fc and matmul layers over the devices: SUMMA on a
-// √p × √p grid (van de Geijn and Watts 1997; the cookbook's model), compute
-// 2·M·K·N/(p·γ) against data (M·K + K·N)·b/(√p·β), the layer bound by the
-// larger; or tensor parallelism (Megatron-style), compute / p plus a ring
-// all-reduce of the layer's output. Inference runs forward only.
+// Model parallelism splits fc and matmul layers over the devices with SUMMA
+// on a √p × √p grid (van de Geijn and Watts 1997; the cookbook's model):
+// compute 2·M·K·N/(p·γ) against data (M·K + K·N)·b/(√p·β), the layer bound by
+// the larger; p must be a square. Inference runs forward only.
 #pragma once
 
 #include <string>

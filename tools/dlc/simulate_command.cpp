@@ -2,6 +2,7 @@
 // experiment prints its per-layer table and totals; several print one row
 // each; --set changes a parameter of the cost model, --scale sweeps one.
 #include <chrono>
+#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -42,7 +43,20 @@ bool set_parameter(Params& params, const std::string& key, const std::string& te
                         q->dim.dimensionless() ? "a plain number" : lang::with_article(q->dim.describe()));
     return false;
   }
-  params.set(*id, q->value);
+  const Params::Range& r = params.range(*id);
+  double v = q->value;
+  if (r.integer && v != std::floor(v)) {
+    error = fmt::format("'{}' must be a whole number, got {}", key, v);
+    return false;
+  }
+  if ((r.positive && v <= r.min) || (!r.positive && v < r.min) || v > r.max) {
+    error = r.positive && r.max >= 1e300 ? fmt::format("'{}' must be positive, got {}", key, text)
+            : r.max >= 1e300            ? fmt::format("'{}' must be at least {}, got {}", key, r.min, text)
+                                         : fmt::format("'{}' must be {} {} and at most {}, got {}", key,
+                                                       r.positive ? "above" : "at least", r.min, r.max, text);
+    return false;
+  }
+  params.set(*id, v);
   return true;
 }
 
@@ -107,18 +121,18 @@ int run_simulate(const SimulateOptions& o) {
   std::vector<compiler::Result> results;
   std::vector<compiler::ScalePoint> points;
   std::string scale_key;
+  // An experiment that cannot be simulated is reported at its name; the
+  // others of the file are still simulated and shown.
+  lang::Diagnostics failures;
   for (const compiler::CheckedDecl* e : experiments) {
     compiler::Plan plan = compiler::lower(*module, *e);
     Simulation sim;
     std::string error;
-    auto fail = [&](const std::string& message) {
-      lang::Diagnostics d;
-      d.error(e->decl->name.range, message);
-      report(d, *module->program, color);
-      return 1;
-    };
     auto b0 = clock::now();
-    if (!simulator::build(plan, sim, error)) return fail(error);
+    if (!simulator::build(plan, sim, error)) {
+      failures.error(e->decl->name.range, error);
+      continue;
+    }
     building += clock::now() - b0;
     for (const std::string& assignment : o.set) {
       std::size_t eq = assignment.find('=');
@@ -156,11 +170,17 @@ int run_simulate(const SimulateOptions& o) {
     }
     compiler::Result r;
     auto e0 = clock::now();
-    if (!simulator::evaluate(sim, r, error)) return fail(error);
+    bool ok = simulator::evaluate(sim, r, error);
     evaluating += clock::now() - e0;
     ++evaluations;
+    if (!ok) {
+      failures.error(e->decl->name.range, error);
+      continue;
+    }
     results.push_back(std::move(r));
   }
+  bool failed = report(failures, *module->program, color);
+  if (results.empty() && points.empty()) return 1;
 
   if (o.stats)
     fmt::print(stderr, "{}: stats: load+check {:.2f} ms, build the cost model {:.3f} ms, {} evaluation(s) {:.3f} ms "
@@ -183,7 +203,8 @@ int run_simulate(const SimulateOptions& o) {
            : format == "csv" ? summary_csv(results)
                              : compiler::results_summary_table(results);
   }
-  return write_result(text, o.output);
+  int written = write_result(text, o.output);
+  return failed ? 1 : written;
 }
 
 }  // namespace dlc::tools
