@@ -163,7 +163,7 @@ const Schema& data_parallel_schema() {
 // the system (see docs/simulate.md).
 const Schema& model_parallel_schema() {
   static const Schema s{"model(...)", {
-      choice("scheme", {"summa"}, "how layers are split: SUMMA on a square grid of the devices"),
+      choice("scheme", {"summa", "tensor"}, "how layers are split: SUMMA on a square grid, or tensor (Megatron-LM)"),
   }};
   return s;
 }

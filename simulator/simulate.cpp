@@ -62,6 +62,8 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 
   bool training = plan.phase == "training";
   bool model_parallel = plan.parallel == "model";
+  bool tensor = model_parallel && arg(plan, "scheme", "summa") == "tensor";
+  std::size_t fc_seen = 0;  // tensor parallelism: fc layers alternate column- and row-parallel
   double b = static_cast<double>(plan.element_bytes);
   Cost update_rate = dev.memory_bandwidth * dev.memory_efficiency;
   double update_bytes_per_param = update_traffic(plan.optimizer, plan.precision, b);
@@ -74,8 +76,28 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
     // With model parallelism every device sees the whole batch of its group.
     Cost batch = model_parallel ? s.global_batch : s.batch_per_device;
     OpTimes t = op_times(op, dev, batch);
-    bool split = model_parallel && op.op_class == OpClass::matmul && op.macs_forward > 0;
-    if (split) {
+    bool split = model_parallel && op.op_class == OpClass::matmul && op.macs_forward > 0 && (!tensor || op.params > 0);
+    bool heads = tensor && op.op_class == OpClass::attention;
+    if (tensor && (split || heads)) {
+      // Megatron-LM (Shoeybi et al. 2019): the work and the weights are split
+      // P ways. A column-parallel fc needs nothing forward and all-reduces its
+      // input's gradient backward; a row-parallel fc, and attention (its heads
+      // split, its output projection row-parallel), all-reduce their output
+      // forward. fc layers alternate column, row, column, ... in model order.
+      Cost p = s.devices;
+      bool row = heads || (fc_seen++ % 2 == 1);
+      Cost out_bytes = batch * static_cast<double>(op.activation_bytes);
+      Cost in_bytes = batch * (static_cast<double>(op.input_elements) * b);
+      Cost forward_comm = row ? allreduce("ring", out_bytes, net) : Cost(0);
+      Cost backward_comm = row ? Cost(0) : allreduce("ring", in_bytes, net);
+      if (heads) backward_comm = allreduce("ring", in_bytes, net);
+      l.comm = forward_comm;
+      l.forward_compute = t.forward_compute / p;
+      l.forward_memory = t.forward_memory / p;
+      l.forward = max(l.forward_compute, l.forward_memory) + forward_comm + dev.fixed;
+      l.backward = training ? max(t.backward_compute / p, t.backward_memory / p) + backward_comm + dev.fixed : Cost(0);
+      split = true;
+    } else if (split) {
       Cost p = s.devices;
       // Panels move over the links; on a single device, from its memory (the
       // cookbook's β is "memory or interconnect" bandwidth).
@@ -210,7 +232,7 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
                         (memory - s.device_memory_bytes) / 1e9);
     return false;
   }
-  if (p.parallel == "model") {
+  if (p.parallel == "model" && (p.parallel_args.count("scheme") == 0 || p.parallel_args.at("scheme") == "summa")) {
     double side = std::round(std::sqrt(devices));
     if (side * side != devices) {
       error = fmt::format("SUMMA needs a square number of devices (a √P x √P grid); {} is not (try {} or {})",

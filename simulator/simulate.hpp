@@ -17,7 +17,11 @@
 // Model parallelism splits fc and matmul layers over the devices with SUMMA
 // on a √p × √p grid (van de Geijn and Watts 1997; the cookbook's model):
 // compute 2·M·K·N/(p·γ) against data (M·K + K·N)·b/(√p·β), the layer bound by
-// the larger; p must be a square. Inference runs forward only.
+// the larger; p must be a square. Or tensor parallelism (Megatron-LM,
+// Shoeybi et al. 2019): fc layers alternate column- and row-parallel,
+// attention splits its heads; work and weights divided by p; a row-parallel
+// layer (and attention) all-reduces its output forward, a column-parallel
+// one its input's gradient backward. Inference runs forward only.
 #pragma once
 
 #include <string>

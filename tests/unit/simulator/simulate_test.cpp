@@ -202,3 +202,22 @@ experiment E { model = Two; system = Box; batch = 64 per device; parallel = data
   // Without overlap the whole exchange follows backward.
   CHECK(r.totals.iteration_s < forward + backward + ring(w1 + w2) + update);
 }
+
+TEST_CASE("simulate: tensor parallelism splits fc layers and all-reduces the row-parallel outputs") {
+  Run run = simulate(R"(
+model Two {
+  input x: f32[1024]
+  output fc(relu(fc(x, 1024)), 1000)
+}
+experiment E { model = Two; system = Box; batch = 64; phase = inference; parallel = model(scheme = tensor) }
+)");
+  REQUIRE(run.ok);
+  // fc1 (column-parallel): its forward roofline over 8 devices, no exchange.
+  // compute 2 * 1,048,576 * 64 / 1e13 / 8 = 1.68 us; memory ((1024 + 1024) * 4 * 64
+  // + 4,198,400) / 1e11 / 8 = 6.5536 us
+  CHECK(layer(run.result, "fc1").forward_s == doctest::Approx(6.5536e-6));
+  // fc2 (row-parallel): memory ((1024 + 1000) * 4 * 64 + 4,100,000) / 1e11 / 8 = 5.77268 us, plus a
+  // ring all-reduce of its output, 64 * 1000 * 4 = 256,000 B: 2 * 7/8 * 256,000 / 1e10 + 14 * 1 us
+  CHECK(layer(run.result, "fc2").forward_s == doctest::Approx(5.77268e-6 + 44.8e-6 + 14e-6));
+  CHECK(layer(run.result, "fc2").bound == "communication");
+}
