@@ -8,6 +8,8 @@ function(dlc_add_doctest_cases target)
     if(NOT IS_ABSOLUTE ${src})
       set(src ${dir}/${src})
     endif()
+    # Re-run the configuration when a test file changes, so new cases register.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
     file(STRINGS ${src} lines REGEX "^[ \t]*TEST_CASE\\(\"")
     foreach(line IN LISTS lines)
       string(REGEX REPLACE "^[ \t]*TEST_CASE\\(\"([^\"]+)\".*" "\\1" name "${line}")
