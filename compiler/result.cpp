@@ -166,8 +166,16 @@ std::string result_table(const Result& r) {
 
 std::string result_csv(const Result& r) {
   std::string out = "name,op,forward_s,backward_s,update_s,bound\n";
-  for (const LayerResult& l : r.layers)
+  double forward = 0, backward = 0, update = 0;
+  for (const LayerResult& l : r.layers) {
     out += fmt::format("{},{},{},{},{},{}\n", csv_field(l.name), l.op, l.forward_s, l.backward_s, l.update_s, l.bound);
+    forward += l.forward_s;
+    backward += l.backward_s;
+    update += l.update_s;
+  }
+  // The layers' sums (no layer name has parentheses); the step, with the
+  // exchange, is in the JSON's totals.
+  out += fmt::format("(total),,{},{},{},\n", forward, backward, update);
   return out;
 }
 
