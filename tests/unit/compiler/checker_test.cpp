@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "compiler/checker.hpp"
+#include "tests/unit/approx.hpp"
 
 using namespace dlc;
 using namespace dlc::compiler;
+using dlc::test::approx;
 
 namespace {
 
@@ -139,11 +141,11 @@ TEST_CASE("checker: properties are normalised to SI base units") {
   REQUIRE(r.errors.empty());
   const CheckedDecl* ib = r.module->find_decl("IB");
   REQUIRE(ib);
-  CHECK(ib->find("bandwidth")->value.number == doctest::Approx(7e9));
-  CHECK(ib->find("latency")->value.number == doctest::Approx(7e-7));
+  CHECK(ib->find("bandwidth")->value.number == approx(7e9));
+  CHECK(ib->find("latency")->value.number == approx(7e-7));
   const CheckedDecl* d = r.module->find_decl("D");
   CHECK(d->find("memory")->value.number == 17179869184.0);
-  CHECK(d->find("peak.fp32")->value.number == doctest::Approx(1.06e13));
+  CHECK(d->find("peak.fp32")->value.number == approx(1.06e13));
 }
 
 TEST_CASE("checker: inheritance overrides properties of the base") {

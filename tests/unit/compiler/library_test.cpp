@@ -9,9 +9,11 @@
 
 #include "compiler/checker.hpp"
 #include "compiler/stats.hpp"
+#include "tests/unit/approx.hpp"
 
 using namespace dlc;
 using namespace dlc::compiler;
+using dlc::test::approx;
 
 namespace {
 
@@ -71,9 +73,9 @@ TEST_CASE("library: the cookbook's table of popular models") {
     CHECK(e.type == row.type);
     CHECK(e.params_total() == row.params);
     if (row.size_mb > 0) CHECK(std::lround(e.size_bytes() / 1048576.0) == row.size_mb);
-    CHECK(rounded(e.macs_forward / 1e9, row.decimals) == doctest::Approx(row.gflops));
+    CHECK(rounded(e.macs_forward / 1e9, row.decimals) == approx(row.gflops));
   }
-  CHECK(rounded(entry("TextCNN").size_bytes() / 1048576.0, 1) == doctest::Approx(0.6));
+  CHECK(rounded(entry("TextCNN").size_bytes() / 1048576.0, 1) == approx(0.6));
 }
 
 TEST_CASE("library: the cookbook's table comes first and in the talk's order") {

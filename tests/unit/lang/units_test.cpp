@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include "lang/units.hpp"
+#include "tests/unit/approx.hpp"
 
 using namespace dlc::lang;
+using dlc::test::approx;
 
 namespace {
 Quantity unit(const char* s) {
@@ -15,7 +17,7 @@ Quantity unit(const char* s) {
 TEST_CASE("units: bits and bytes differ by eight") {
   // 56 Gb/s == 7 GB/s: the units algebra does the division.
   Quantity gb = unit("Gb"), s = unit("s");
-  CHECK(gb.value / s.value * 56 == doctest::Approx(7e9));
+  CHECK(gb.value / s.value * 56 == approx(7e9));
   CHECK(gb.dim / s.dim == dims::bandwidth());
   CHECK(unit("GB").value == 1e9);
   CHECK(unit("b").value == 0.125);
@@ -43,7 +45,7 @@ TEST_CASE("units: dimensions of named units") {
   CHECK(unit("samples").dim == dims::samples());
   CHECK(unit("GSa").dim == dims::samples());  // GSa/s, as ADC data sheets write sample rates
   CHECK(unit("uS").dim == dims::conductance());  // siemens
-  CHECK(unit("uS").value == doctest::Approx(1e-6));
+  CHECK(unit("uS").value == approx(1e-6));
   CHECK(unit("kOhm").dim == dims::resistance());
   CHECK(unit("h").value == 3600);
   CHECK(unit("min").value == 60);
@@ -51,19 +53,19 @@ TEST_CASE("units: dimensions of named units") {
 }
 
 TEST_CASE("units: small prefixes") {
-  CHECK(unit("us").value == doctest::Approx(1e-6));
-  CHECK(unit("ns").value == doctest::Approx(1e-9));
-  CHECK(unit("ms").value == doctest::Approx(1e-3));
-  CHECK(unit("pJ").value == doctest::Approx(1e-12));
+  CHECK(unit("us").value == approx(1e-6));
+  CHECK(unit("ns").value == approx(1e-9));
+  CHECK(unit("ms").value == approx(1e-3));
+  CHECK(unit("pJ").value == approx(1e-12));
   CHECK(unit("mW").dim == dims::power());
   CHECK(unit("m").dim == dims::length());  // metre, not milli
-  CHECK(unit("mm").value == doctest::Approx(1e-3));
+  CHECK(unit("mm").value == approx(1e-3));
 }
 
 TEST_CASE("units: powers") {
   CHECK(unit("mm2").dim == dims::area());
-  CHECK(unit("mm2").value == doctest::Approx(1e-6));
-  CHECK(unit("mm^2").value == doctest::Approx(1e-6));
+  CHECK(unit("mm2").value == approx(1e-6));
+  CHECK(unit("mm^2").value == approx(1e-6));
   CHECK(unit("m^-1").dim == dims::length().pow(-1));
   CHECK_FALSE(parse_unit_term("M2").has_value());  // a bare prefix has no power
 }
@@ -96,9 +98,9 @@ TEST_CASE("units: dimension algebra and names") {
 TEST_CASE("units: quantities written on a command line") {
   auto q = parse_quantity("56 Gb/s");
   REQUIRE(q);
-  CHECK(q->value == doctest::Approx(7e9));
+  CHECK(q->value == approx(7e9));
   CHECK(q->dim == dims::bandwidth());
-  CHECK(parse_quantity("100Gb/s")->value == doctest::Approx(12.5e9));
+  CHECK(parse_quantity("100Gb/s")->value == approx(12.5e9));
   CHECK(parse_quantity("16")->dim.dimensionless());
   CHECK(parse_quantity("50K samples")->value == 5e4);
   CHECK(parse_quantity("1.5 TFLOPS")->dim == dims::op_rate());

@@ -4,8 +4,10 @@
 #include <cmath>
 
 #include "simulator/cost.hpp"
+#include "tests/unit/approx.hpp"
 
 using namespace dlc::simulator;
+using dlc::test::approx;
 
 TEST_CASE("cost: a roofline evaluates to the larger bound plus the overhead") {
   Params params;
@@ -14,10 +16,10 @@ TEST_CASE("cost: a roofline evaluates to the larger bound plus the overhead") {
   Cost overhead = params.add("device.launch_overhead", 5e-6);
   // 1 GMAC and 100 MB: compute 2e9 / 1e13 = 200 us, memory 1e8 / 5e11 = 200 us.
   Cost t = max(Cost(2e9) / peak, Cost(1e8) / bw) + overhead;
-  CHECK(t.evaluate(params.values()) == doctest::Approx(205e-6));
+  CHECK(t.evaluate(params.values()) == approx(205e-6));
   // Halve the bandwidth: memory-bound, 400 us + 5 us.
   params.set(*params.find("device.bandwidth"), 250e9);
-  CHECK(t.evaluate(params.values()) == doctest::Approx(405e-6));
+  CHECK(t.evaluate(params.values()) == approx(405e-6));
 }
 
 TEST_CASE("cost: constants fold and neutral elements vanish") {
@@ -41,9 +43,9 @@ TEST_CASE("cost: the seed's tree all-reduce, 2 w log2(p) / beta") {
   Cost w = 138357544.0 * 4;                       // VGG-16 gradients, fp32
   Cost t = Cost(2) * w * log2(p) / beta;
   // 2 * 553,430,176 * 3 / 7e9 = 0.474368722... s
-  CHECK(t.evaluate(params.values()) == doctest::Approx(2.0 * 553430176 * 3 / 7e9));
+  CHECK(t.evaluate(params.values()) == approx(2.0 * 553430176 * 3 / 7e9));
   params.set(*params.find("workers"), 64);
-  CHECK(t.evaluate(params.values()) == doctest::Approx(2.0 * 553430176 * 6 / 7e9));
+  CHECK(t.evaluate(params.values()) == approx(2.0 * 553430176 * 6 / 7e9));
   CHECK(t.to_string(params.names()) == "((1106860352 * log2(workers)) / link.bandwidth)");  // 2 * w folded
 }
 
@@ -97,7 +99,7 @@ TEST_CASE("cost: the tree interpreter and the compiled program agree on random e
     for (std::size_t i = 0; i < roots.size(); ++i) {
       double tree = roots[i].evaluate(params.values());
       if (std::isnan(tree)) CHECK(std::isnan(out[i]));
-      else CHECK(out[i] == doctest::Approx(tree));
+      else CHECK(out[i] == approx(tree));
     }
   }
 }
