@@ -118,8 +118,8 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       l.bandwidth = beta;
       l.forward_compute = compute_f;
       l.forward_memory = t.forward_memory / p;
-      l.forward = max(max(compute_f, t.forward_memory / p), data) + dev.launch_overhead;
-      l.backward = training ? max(max(compute_b, t.backward_memory / p), Cost(2) * data) + dev.launch_overhead : Cost(0);
+      l.forward = max(max(compute_f, t.forward_memory / p), data) + dev.fixed;
+      l.backward = training ? max(max(compute_b, t.backward_memory / p), Cost(2) * data) + dev.fixed : Cost(0);
     } else {
       l.forward = t.forward;
       l.forward_compute = t.forward_compute;

@@ -176,6 +176,27 @@ experiment E { model = Square; system = Four; batch = 2000; phase = inference; p
   CHECK(fc.bound == "communication");
 }
 
+TEST_CASE("simulate: a SUMMA layer pays the framework's per-layer overhead like any other") {
+  // The square fc above, on one device's memory (β = 1000 TB/s, data negligible
+  // against compute 2 n^3 / γ = 1.0667 ms), plus a framework overhead of 10 us.
+  Run run = simulate_spec(R"(
+model Square {
+  input x: f32[2000]
+  output fc(x, 2000, bias = false)
+}
+device G { kind = gpu; peak { fp32 = 15 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
+           efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s }
+link L { bandwidth = 10 GB/s; latency = 0 s }
+node One { devices = 1 * G; link = L }
+experiment E { model = Square; system = One; batch = 2000; phase = inference; parallel = model(scheme = summa)
+               software { overhead = 10 us } }
+)");
+  REQUIRE(run.ok);
+  const LayerResult& fc = layer(run.result, "fc1");
+  // data: (2000 * 2000 + 4e6) * 4 B / 1e15 B/s = 32 ns
+  CHECK(fc.forward_s == approx(2 * 8e9 / 15e12 + 10e-6));
+}
+
 TEST_CASE("simulate: gradient buckets overlap the exchange with backward") {
   Run run = simulate(R"(
 model Two {
