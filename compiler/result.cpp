@@ -1,6 +1,9 @@
 #include "compiler/result.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "compiler/table.hpp"
 
 namespace dlc::compiler {
 
@@ -97,24 +100,9 @@ std::string result_json(const Result& r) {
   return j.dump(2) + "\n";
 }
 
-}  // namespace dlc::compiler
-
-#include <fmt/format.h>
-
-#include "compiler/table.hpp"
-
-namespace dlc::compiler {
-
 namespace {
 
-// Seconds for people: 46.2 us, 1.23 ms, 4.56 s, 2.50 h.
-std::string seconds(double s) {
-  if (s == 0) return "0";
-  if (s < 1e-3) return fmt::format("{:.1f} us", s * 1e6);
-  if (s < 1) return fmt::format("{:.2f} ms", s * 1e3);
-  if (s < 3600) return fmt::format("{:.2f} s", s);
-  return fmt::format("{:.1f} h", s / 3600);
-}
+std::string seconds(double s) { return human_seconds(s); }
 
 std::string rate(double samples_per_s) {
   if (samples_per_s >= 1e6) return fmt::format("{:.2f}M", samples_per_s / 1e6);

@@ -1,6 +1,8 @@
 #include "compiler/table.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
 
 namespace dlc::compiler {
 
@@ -65,6 +67,15 @@ std::string csv_field(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
+}
+
+std::string human_seconds(double s) {
+  double a = std::fabs(s);
+  if (a == 0) return "0";
+  if (a < 1e-3) return fmt::format("{:.1f} us", s * 1e6);
+  if (a < 1) return fmt::format("{:.2f} ms", s * 1e3);
+  if (a < 3600) return fmt::format("{:.2f} s", s);
+  return fmt::format("{:.1f} h", s / 3600);
 }
 
 }  // namespace dlc::compiler

@@ -24,6 +24,9 @@ class TextTable {
 
 std::string with_separators(std::int64_t n);  // 60965224 -> "60,965,224"
 
+// Seconds for people, signed: 46.2 us, -1.23 ms, 4.56 s, 2.5 h.
+std::string human_seconds(double s);
+
 // One CSV field, quoted when it needs to be (RFC 4180).
 std::string csv_field(const std::string& s);
 

@@ -53,12 +53,7 @@ Comparison compare(const compiler::Result& predicted, const compiler::Result& me
 
 namespace {
 
-std::string seconds(double s) {
-  if (s == 0) return "0";
-  if (std::fabs(s) < 1e-3) return fmt::format("{:.1f} us", s * 1e6);
-  if (std::fabs(s) < 1) return fmt::format("{:.2f} ms", s * 1e3);
-  return fmt::format("{:.3f} s", s);
-}
+std::string seconds(double s) { return compiler::human_seconds(s); }
 
 std::string percent(const std::optional<double>& e) { return e ? fmt::format("{:+.1f}%", *e * 100) : "-"; }
 
