@@ -197,6 +197,16 @@ std::string results_summary_table(const std::vector<Result>& results) {
   return out;
 }
 
+std::string results_csv(const std::vector<Result>& results) {
+  std::string out = "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s\n";
+  auto optional = [](const std::optional<double>& s) { return s ? fmt::format("{}", *s) : std::string(); };
+  for (const Result& r : results)
+    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", csv_field(r.experiment), csv_field(r.model), csv_field(r.system),
+                       r.batch, r.totals.iteration_s, r.totals.samples_per_s, r.totals.memory_per_device_bytes,
+                       optional(r.totals.epoch_s), optional(r.totals.total_s));
+  return out;
+}
+
 std::string results_json(const std::vector<Result>& results) {
   std::string out = "[\n";
   for (std::size_t i = 0; i < results.size(); ++i) {

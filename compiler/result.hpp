@@ -84,6 +84,7 @@ std::string result_csv(const Result& r);
 // Several experiments side by side: one row each.
 std::string results_summary_table(const std::vector<Result>& results);
 std::string results_json(const std::vector<Result>& results);  // a JSON array of dlc.result/1
+std::string results_csv(const std::vector<Result>& results);   // one row per experiment
 
 // A sweep of one parameter: its values with the step time, throughput,
 // speed-up over the first value and, when the devices change, efficiency.

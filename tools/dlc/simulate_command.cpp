@@ -71,16 +71,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-std::string summary_csv(const std::vector<compiler::Result>& results) {
-  std::string out = "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s\n";
-  for (const compiler::Result& r : results)
-    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", r.experiment, r.model, r.system, r.batch, r.totals.iteration_s,
-                       r.totals.samples_per_s, r.totals.memory_per_device_bytes,
-                       r.totals.epoch_s ? fmt::format("{}", *r.totals.epoch_s) : "",
-                       r.totals.total_s ? fmt::format("{}", *r.totals.total_s) : "");
-  return out;
-}
-
 }  // namespace
 
 int run_simulate(const SimulateOptions& o) {
@@ -200,7 +190,7 @@ int run_simulate(const SimulateOptions& o) {
                              : compiler::result_table(results.front());
   } else {
     text = format == "json" ? compiler::results_json(results)
-           : format == "csv" ? summary_csv(results)
+           : format == "csv" ? compiler::results_csv(results)
                              : compiler::results_summary_table(results);
   }
   int written = write_result(text, o.output);
