@@ -22,7 +22,7 @@ struct LayerResult {
   double forward_s = 0;
   double backward_s = 0;
   double update_s = 0;
-  std::string bound;  // "compute", "memory", "overhead", or "" for free ops
+  std::string bound;  // "compute", "memory", "communication", "overhead", or "" for free ops
 };
 
 struct ResultTotals {

@@ -5,9 +5,15 @@
 namespace dlc::simulator {
 
 MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch) {
-  double params = 0, state = 0, kept = 0, largest_io = 0, largest_out = 0;
-  for (const compiler::PlanOp& op : plan.ops) {
-    params += static_cast<double>(op.params);
+  return memory_costs(plan, batch, std::vector<bool>(plan.ops.size(), false), Cost(1));
+}
+
+MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch, const std::vector<bool>& split,
+                         const Cost& ways) {
+  double whole = 0, spread = 0, state = 0, kept = 0, largest_io = 0, largest_out = 0;
+  for (std::size_t i = 0; i < plan.ops.size(); ++i) {
+    const compiler::PlanOp& op = plan.ops[i];
+    (split[i] ? spread : whole) += static_cast<double>(op.params);
     state += static_cast<double>(op.state);
     kept += static_cast<double>(op.activation_bytes);
     largest_io = std::max(largest_io, static_cast<double>(op.bytes_forward));
@@ -15,11 +21,12 @@ MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch) {
   }
   double b = static_cast<double>(plan.element_bytes);
   bool training = plan.phase == "training";
+  Cost params = spread > 0 ? Cost(whole) + Cost(spread) / ways : Cost(whole);  // per device
   MemoryCosts m;
-  m.weights = plan.precision == "mixed" ? Cost(params * 6 + state * 4) : Cost((params + state) * b);
-  m.gradients = training ? Cost(params * b) : Cost(0);
+  m.weights = plan.precision == "mixed" ? params * 6 + Cost(state * 4) : (params + Cost(state)) * b;
+  m.gradients = training ? params * b : Cost(0);
   double moments = plan.optimizer == "momentum" ? 4 : plan.optimizer == "adam" || plan.optimizer == "adamw" ? 8 : 0;
-  m.optimizer = training ? Cost(params * moments) : Cost(0);
+  m.optimizer = training ? params * moments : Cost(0);
   m.activations = batch * (training ? kept : largest_io);
   m.workspace = batch * largest_out;
   return m;

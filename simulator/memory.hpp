@@ -10,8 +10,14 @@
 //                output, max (inputs + output) · b · B
 //   workspace    one more buffer of the largest output, max output · b · B
 //
+// With model parallelism the layers split across the devices (`split`, one
+// flag per op) hold 1/ways of their params, gradients and optimizer state;
+// every other layer's are whole on every device.
+//
 // An experiment whose total exceeds the device's memory does not fit.
 #pragma once
+
+#include <vector>
 
 #include "compiler/plan.hpp"
 #include "simulator/cost.hpp"
@@ -24,5 +30,7 @@ struct MemoryCosts {
 };
 
 MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch_per_device);
+MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch_per_device, const std::vector<bool>& split,
+                         const Cost& ways);
 
 }  // namespace dlc::simulator

@@ -41,7 +41,7 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
 
 // The peak of the device at a precision, with the fallbacks: tf32 -> fp32;
 // fp16/bf16/mixed -> fp16 or bf16, else fp32; fp8/int8 -> themselves, else
-// fp16. 0 when none applies.
+// fp16 or bf16, else fp32. 0 when none applies.
 double peak_at(const compiler::PlanDevice& device, const std::string& precision);
 
 struct OpTimes {

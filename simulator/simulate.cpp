@@ -65,11 +65,14 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   bool tensor = model_parallel && arg(plan, "scheme", "summa") == "tensor";
   std::size_t fc_seen = 0;  // tensor parallelism: fc layers alternate column- and row-parallel
   double b = static_cast<double>(plan.element_bytes);
-  Cost update_rate = dev.memory_bandwidth * dev.memory_efficiency;
+  Cost update_rate = dev.bandwidth;
+  std::vector<bool> split_ops(plan.ops.size(), false);
+  Cost layer_comm = 0;  // model parallelism: communication inside the layers, past their compute
   double update_bytes_per_param = update_traffic(plan.optimizer, plan.precision, b);
 
   // Layers: roofline times; model parallelism for fc and matmul layers.
   for (const compiler::PlanOp& op : plan.ops) {
+    std::size_t index = static_cast<std::size_t>(&op - plan.ops.data());
     LayerCost l;
     l.name = op.name;
     l.op = op.op;
@@ -96,6 +99,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       l.forward_memory = t.forward_memory / p;
       l.forward = max(l.forward_compute, l.forward_memory) + forward_comm + dev.fixed;
       l.backward = training ? max(t.backward_compute / p, t.backward_memory / p) + backward_comm + dev.fixed : Cost(0);
+      layer_comm = layer_comm + forward_comm + (training ? backward_comm : Cost(0));
       split = true;
     } else if (split) {
       Cost p = s.devices;
@@ -118,14 +122,18 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       l.bandwidth = beta;
       l.forward_compute = compute_f;
       l.forward_memory = t.forward_memory / p;
-      l.forward = max(max(compute_f, t.forward_memory / p), data) + dev.fixed;
-      l.backward = training ? max(max(compute_b, t.backward_memory / p), Cost(2) * data) + dev.fixed : Cost(0);
+      Cost work_f = max(compute_f, t.forward_memory / p), work_b = max(compute_b, t.backward_memory / p);
+      l.forward = max(work_f, data) + dev.fixed;
+      l.backward = training ? max(work_b, Cost(2) * data) + dev.fixed : Cost(0);
+      // What the panels' movement adds beyond the layer's own work.
+      layer_comm = layer_comm + max(work_f, data) - work_f + (training ? max(work_b, Cost(2) * data) - work_b : Cost(0));
     } else {
       l.forward = t.forward;
       l.forward_compute = t.forward_compute;
       l.forward_memory = t.forward_memory;
       l.backward = training ? t.backward : Cost(0);
     }
+    split_ops[index] = split;
     if (training && op.params > 0) {
       l.update = Cost(static_cast<double>(op.params) * update_bytes_per_param) / update_rate;
       if (split) l.update = l.update / s.devices;  // each device updates its block of the weights
@@ -144,7 +152,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
     if (auto it = plan.parallel_args.find("bucket"); it != plan.parallel_args.end()) bucket = std::stod(it->second);
     double total_gradient = 0;
     for (const compiler::PlanOp& op : plan.ops) total_gradient += static_cast<double>(op.params) * b;
-    s.exchange_total = allreduce(algorithm, Cost(total_gradient), net);
+    Cost exchange_total = allreduce(algorithm, Cost(total_gradient), net);
     if (overlap) {
       // Walk backward from the last layer; a bucket closes at `bucket` bytes.
       Cost backward_done = 0, exchange_done = 0;
@@ -158,11 +166,9 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
           pending = 0;
         }
       }
-      s.exchange_end = exchange_done;
-      s.step = s.forward + max(s.backward, s.exchange_end) + s.update;
+      s.step = s.forward + max(s.backward, exchange_done) + s.update;
     } else {
-      s.exchange_end = s.backward + s.exchange_total;
-      s.step = s.forward + s.backward + s.exchange_total + s.update;
+      s.step = s.forward + s.backward + exchange_total + s.update;
     }
   } else {
     s.step = s.forward + s.backward + s.update;
@@ -177,17 +183,14 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
     params.constrain(*params.find("epochs"), {0, 1e9, true, false});
   }
 
-  MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device);
-  if (model_parallel) {  // the split layers' weights, gradients and optimizer state are spread (they dominate)
-    mem.weights = mem.weights / s.devices;
-    mem.gradients = mem.gradients / s.devices;
-    mem.optimizer = mem.optimizer / s.devices;
-  }
+  // With model parallelism the split layers' weights, gradients and optimizer
+  // state are spread over the devices; the other layers' are whole on each.
+  MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device, split_ops, s.devices);
   s.memory = mem.total();
   s.device_memory_bytes = sys.device.memory;
 
-  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,
-                             s.forward,          s.backward,     s.update,  s.memory};
+  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,  s.forward,
+                             s.backward,         s.update,       s.memory,  layer_comm};
   for (const LayerCost& l : s.layers)
     for (const Cost* c : {&l.forward, &l.backward, &l.update, &l.forward_compute, &l.forward_memory, &l.comm,
                           &l.grid, &l.required_bandwidth, &l.bandwidth})
@@ -204,7 +207,7 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
   std::vector<double> x;
   s.program.run(values, x);
   const double per_device = x[0], global = x[1], devices = x[2], step = x[3];
-  const double compute = x[4] + x[5] + x[6], memory = x[7];
+  const double compute = x[4] + x[5] + x[6] - x[8], memory = x[7];
   const Plan& p = s.plan;
   const compiler::PlanSystem& sys = p.system;
   auto value = [&](const char* name) { return values[*s.params.find(name)]; };

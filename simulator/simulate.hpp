@@ -21,7 +21,9 @@
 // Shoeybi et al. 2019): fc layers alternate column- and row-parallel,
 // attention splits its heads; work and weights divided by p; a row-parallel
 // layer (and attention) all-reduces its output forward, a column-parallel
-// one its input's gradient backward. Inference runs forward only.
+// one (and attention) its input's gradient backward. Only the split layers'
+// weights are spread; the communication inside layers is the step's
+// communication. Inference runs forward only.
 #pragma once
 
 #include <string>
@@ -47,15 +49,14 @@ struct Simulation {
   Params params;
   std::vector<LayerCost> layers;
   Cost batch_per_device, global_batch, devices;
-  Cost forward, backward, update, exchange_end, exchange_total;
+  Cost forward, backward, update;
   Cost step;             // one iteration of the global batch
   Cost memory;           // per device, bytes
-  Cost device_memory;    // capacity
   double device_memory_bytes = 0;
   // Everything evaluate() reads, compiled once: kTotals values, then
   // kPerLayer values for each layer.
   CostProgram program;
-  static constexpr std::size_t kTotals = 8, kPerLayer = 9;
+  static constexpr std::size_t kTotals = 9, kPerLayer = 9;
 };
 
 // Builds the cost model. Fails with a message on an experiment that cannot

@@ -1,5 +1,6 @@
 // The analytic models against numbers computed by hand from their formulas.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "compiler/checker.hpp"
 #include "compiler/plan.hpp"
@@ -174,6 +175,30 @@ experiment E { model = Square; system = Four; batch = 2000; phase = inference; p
   // data 2 n^2 * 4 / (p β) = 2 * 4e6 * 4 / (2 * 1e10) = 1.6 ms: communication-bound
   CHECK(fc.forward_s == approx(1.6e-3));
   CHECK(fc.bound == "communication");
+  // The panels' movement past the compute is the step's communication.
+  CHECK(run.result.totals.compute_s == approx(2 * 8e9 / (4 * 15e12)));
+  CHECK(run.result.totals.comm_s == approx(1.6e-3 - 2 * 8e9 / (4 * 15e12)));
+}
+
+TEST_CASE("simulate: model parallelism spreads only the split layers' weights") {
+  // fc (1,048,576 params) is split; layernorm (2,048 params) is whole on every
+  // device. From one device to four, the memory per device drops by the fc's
+  // weights times 3/4: 1,048,576 * 4 B * 3/4 = 3,145,728 B (activations are the same).
+  auto memory = [](const char* devices) {
+    Run run = simulate_spec(fmt::format(R"(
+model M {{
+  input x: f32[1024]
+  output layernorm(fc(x, 1024, bias = false))
+}}
+device G {{ kind = gpu; peak {{ fp32 = 15 TFLOPS }} memory = 80 GB; memory_bandwidth = 1 TB/s }}
+link L {{ bandwidth = 10 GB/s; latency = 0 s }}
+node N {{ devices = {} * G; link = L }}
+experiment E {{ model = M; system = N; batch = 8; phase = inference; parallel = model(scheme = summa) }}
+)", devices));
+    REQUIRE(run.ok);
+    return run.result.totals.memory_per_device_bytes;
+  };
+  CHECK(memory("1") - memory("4") == approx(3145728));
 }
 
 TEST_CASE("simulate: a SUMMA layer pays the framework's per-layer overhead like any other") {
