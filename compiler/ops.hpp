@@ -92,6 +92,7 @@ struct OpDef {
   std::vector<OpParam> params;
   InferFn infer;
   std::string_view summary;
+  bool view = false;  // a new shape over its input's memory (flatten, reshape): no device work
 
   int param_index(std::string_view name) const;
 };

@@ -145,11 +145,14 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     std::int64_t in = 0;
     for (int i : l.inputs) in += g->layers[i].output.elements();
     std::int64_t out = l.output.elements();
-    bool input = l.op_class == OpClass::input;  // the data loader writes it: no device work
-    op.bytes_forward = input ? 0 : (in + out) * b;
-    op.bytes_backward = input ? 0 : (2 * in + out) * b;
+    // An input is written by the data loader, a view shares its input's
+    // memory: neither moves bytes on the device nor keeps an output of its own.
+    const OpDef* def = find_op(l.op);
+    bool no_work = l.op_class == OpClass::input || (def && def->view);
+    op.bytes_forward = no_work ? 0 : (in + out) * b;
+    op.bytes_backward = no_work ? 0 : (2 * in + out) * b;
     op.weight_bytes = (l.params + l.state) * b;
-    op.activation_bytes = out * b;
+    op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
     op.input_elements = in;
     p.ops.push_back(std::move(op));
   }
