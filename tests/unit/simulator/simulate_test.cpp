@@ -156,9 +156,12 @@ TEST_CASE("simulate: an experiment that does not fit says by how much") {
                      "(a smaller batch, a lower precision or more devices would fit)");
 }
 
-TEST_CASE("simulate: SUMMA splits fc layers across the devices") {
-  // n = 2000: a [2000] -> [2000] fc on a batch of 2000 (M = K = N = n), 4 devices on links of 10 GB/s.
-  Run run = simulate_spec(R"(
+namespace {
+
+// n = 2000: a [2000] -> [2000] fc on a batch of 2000 (M = K = N = n) with
+// SUMMA on `devices` devices, on links of 10 GB/s; `software` adds to the experiment.
+Run square_summa(int devices, const std::string& software = "") {
+  return simulate_spec(R"(
 model Square {
   input x: f32[2000]
   output fc(x, 2000, bias = false)
@@ -166,9 +169,15 @@ model Square {
 device G { kind = gpu; peak { fp32 = 15 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
            efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s }
 link L { bandwidth = 10 GB/s; latency = 0 s }
-node Four { devices = 4 * G; link = L }
-experiment E { model = Square; system = Four; batch = 2000; phase = inference; parallel = model(scheme = summa) }
-)");
+node N { devices = )" + std::to_string(devices) + R"( * G; link = L }
+experiment E { model = Square; system = N; batch = 2000; phase = inference; parallel = model(scheme = summa)
+)" + software + "\n}\n");
+}
+
+}  // namespace
+
+TEST_CASE("simulate: SUMMA splits fc layers across the devices") {
+  Run run = square_summa(4);
   REQUIRE(run.ok);
   const LayerResult& fc = layer(run.result, "fc1");
   // compute 2 n^3 / (p^2 γ) = 2 * 8e9 / (4 * 15e12) = 266.7 us;
@@ -204,18 +213,7 @@ experiment E {{ model = M; system = N; batch = 8; phase = inference; parallel = 
 TEST_CASE("simulate: a SUMMA layer pays the framework's per-layer overhead like any other") {
   // The square fc above, on one device's memory (β = 1000 TB/s, data negligible
   // against compute 2 n^3 / γ = 1.0667 ms), plus a framework overhead of 10 us.
-  Run run = simulate_spec(R"(
-model Square {
-  input x: f32[2000]
-  output fc(x, 2000, bias = false)
-}
-device G { kind = gpu; peak { fp32 = 15 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
-           efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s }
-link L { bandwidth = 10 GB/s; latency = 0 s }
-node One { devices = 1 * G; link = L }
-experiment E { model = Square; system = One; batch = 2000; phase = inference; parallel = model(scheme = summa)
-               software { overhead = 10 us } }
-)");
+  Run run = square_summa(1, "software { overhead = 10 us }");
   REQUIRE(run.ok);
   const LayerResult& fc = layer(run.result, "fc1");
   // data: (2000 * 2000 + 4e6) * 4 B / 1e15 B/s = 32 ns
