@@ -154,6 +154,8 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
     op.input_elements = in;
+    op.def = l.def;
+    op.args = l.args;
     p.ops.push_back(std::move(op));
   }
   return p;

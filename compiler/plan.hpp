@@ -38,6 +38,8 @@ struct PlanOp {
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
   std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
   std::int64_t input_elements = 0;    // all inputs together, per sample
+  const OpDef* def = nullptr;         // the op (nullptr for inputs): what a runtime builds it from
+  OpArgs args;                        // its bound arguments, with the input shapes
 };
 
 struct PlanLink {

@@ -36,6 +36,14 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
       lr.backward_s = l.value("backward_s", 0.0);
       lr.update_s = l.value("update_s", 0.0);
       lr.bound = l.value("bound", "");
+      lr.op_class = l.value("class", "");
+      if (l.contains("spread") && l["spread"].is_number()) lr.spread = l["spread"].get<double>();
+      if (l.contains("work") && l["work"].is_object()) {
+        const json& w = l["work"];
+        lr.work = LayerResult::Work{w.at("macs_forward").get<double>(), w.at("macs_backward").get<double>(),
+                                    w.at("bytes_forward").get<double>(), w.at("bytes_backward").get<double>(),
+                                    w.at("weight_bytes").get<double>()};
+      }
       r.layers.push_back(std::move(lr));
     }
     const json& t = j.at("totals");
@@ -46,6 +54,11 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
     r.totals.memory_per_device_bytes = t.value("memory_per_device_bytes", 0.0);
     if (t.contains("epoch_s") && t["epoch_s"].is_number()) r.totals.epoch_s = t["epoch_s"].get<double>();
     if (t.contains("total_s") && t["total_s"].is_number()) r.totals.total_s = t["total_s"].get<double>();
+    if (j.contains("device_model") && j["device_model"].is_object()) {
+      const json& d = j["device_model"];
+      r.device_model = DeviceModel{d.value("name", ""), d.value("kind", ""), d.at("peak").get<double>(),
+                                   d.at("memory_bandwidth").get<double>()};
+    }
   } catch (const json::exception& e) {
     error = std::string("a dlc.result/1 record with a missing or mistyped key: ") + e.what();
     return false;
@@ -56,13 +69,17 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
 std::string result_json(const Result& r) {
   using json = nlohmann::ordered_json;
   json layers = json::array();
-  for (const LayerResult& l : r.layers)
-    layers.push_back({{"name", l.name},
-                      {"op", l.op},
-                      {"forward_s", l.forward_s},
-                      {"backward_s", l.backward_s},
-                      {"update_s", l.update_s},
-                      {"bound", l.bound}});
+  for (const LayerResult& l : r.layers) {
+    json row = {{"name", l.name},         {"op", l.op},           {"forward_s", l.forward_s},
+                {"backward_s", l.backward_s}, {"update_s", l.update_s}, {"bound", l.bound}};
+    if (!l.op_class.empty()) row["class"] = l.op_class;
+    if (l.spread) row["spread"] = *l.spread;
+    if (l.work)
+      row["work"] = {{"macs_forward", l.work->macs_forward},   {"macs_backward", l.work->macs_backward},
+                     {"bytes_forward", l.work->bytes_forward}, {"bytes_backward", l.work->bytes_backward},
+                     {"weight_bytes", l.work->weight_bytes}};
+    layers.push_back(std::move(row));
+  }
   auto optional = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
   json j = {{"schema", "dlc.result/1"},
             {"source", r.source},
@@ -90,6 +107,11 @@ std::string result_json(const Result& r) {
                          {"macs_per_s", optional(q.macs_per_s)},
                          {"flops_per_s", optional(q.flops_per_s)}};
   }
+  if (r.device_model)
+    j["device_model"] = {{"name", r.device_model->name},
+                         {"kind", r.device_model->kind},
+                         {"peak", r.device_model->peak},
+                         {"memory_bandwidth", r.device_model->memory_bandwidth}};
   if (!r.summa.empty()) {
     json rows = json::array();
     for (const SummaLayer& s : r.summa)

@@ -7,6 +7,12 @@
 //    "totals": {"iteration_s", "compute_s", "comm_s", "samples_per_s",
 //               "epoch_s", "total_s", "memory_per_device_bytes"}}
 // Times in seconds, sizes in bytes; human units only in tables.
+//
+// A measured record (dlc run) adds what calibration needs, so that it stands
+// on its own: per layer "class", "spread" (the spread of its time over the
+// timed iterations, relative to the median) and "work" (the Plan's per-sample
+// MACs and bytes), and at the top "device_model" (the peak and bandwidth of
+// the device the experiment named). Readers ignore keys they do not know.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +29,21 @@ struct LayerResult {
   double backward_s = 0;
   double update_s = 0;
   std::string bound;  // "compute", "memory", "communication", "overhead", or "" for free ops
+  // Measured records only:
+  std::string op_class;             // the op's class (conv, matmul, ...); "" for rows that are not layers
+  std::optional<double> spread;     // (p90 - p10) / median of the layer's time over the timed iterations
+  struct Work {                     // the Plan's figures (per sample, except weight_bytes)
+    double macs_forward = 0, macs_backward = 0, bytes_forward = 0, bytes_backward = 0, weight_bytes = 0;
+  };
+  std::optional<Work> work;
+};
+
+// The device an experiment named, as the simulator saw it: what calibration
+// fits efficiencies against.
+struct DeviceModel {
+  std::string name, kind;
+  double peak = 0;              // FLOP/s at the record's precision
+  double memory_bandwidth = 0;  // B/s
 };
 
 struct ResultTotals {
@@ -65,6 +86,7 @@ struct Result {
   ResultTotals totals;
   std::optional<Requirements> requirements;  // training runs with a dataset
   std::vector<SummaLayer> summa;             // model-parallel runs
+  std::optional<DeviceModel> device_model;   // measured records
 };
 
 std::string result_json(const Result& r);
