@@ -12,6 +12,13 @@ constexpr OpClass kClasses[] = {OpClass::conv, OpClass::matmul, OpClass::element
                                 OpClass::pooling, OpClass::recurrent, OpClass::attention,
                                 OpClass::data_movement, OpClass::embedding, OpClass::input};
 
+double lookup(const std::map<std::string, double>& m, std::string_view key, double fallback) {
+  auto it = m.find(std::string(key));
+  return it == m.end() ? fallback : it->second;
+}
+
+}  // namespace
+
 double default_efficiency(OpClass c) {
   switch (c) {
     case OpClass::conv: return 0.7;
@@ -22,12 +29,18 @@ double default_efficiency(OpClass c) {
   }
 }
 
-double lookup(const std::map<std::string, double>& m, std::string_view key, double fallback) {
-  auto it = m.find(std::string(key));
-  return it == m.end() ? fallback : it->second;
-}
+double default_launch_overhead(const std::string& kind) { return kind == "cpu" ? 1e-6 : 5e-6; }
 
-}  // namespace
+bool memory_bound_class(OpClass c) {
+  switch (c) {
+    case OpClass::elementwise:
+    case OpClass::normalization:
+    case OpClass::pooling:
+    case OpClass::data_movement:
+    case OpClass::embedding: return true;
+    default: return false;
+  }
+}
 
 double peak_at(const compiler::PlanDevice& d, const std::string& precision) {
   auto get = [&](const char* p) { return lookup(d.peak, p, 0); };
@@ -60,8 +73,9 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   }
   out.peak = params.add("device.peak", peak, lang::dims::op_rate());
   out.memory_bandwidth = params.add("device.memory_bandwidth", d.memory_bandwidth, lang::dims::bandwidth());
-  out.memory_efficiency = params.add("device.efficiency.memory", lookup(d.efficiency, "memory", 0.8));
-  double overhead = d.launch_overhead ? *d.launch_overhead : d.kind == "cpu" ? 1e-6 : 5e-6;
+  out.memory_efficiency =
+      params.add("device.efficiency.memory", lookup(d.efficiency, "memory", kDefaultMemoryEfficiency));
+  double overhead = d.launch_overhead ? *d.launch_overhead : default_launch_overhead(d.kind);
   out.launch_overhead = params.add("device.launch_overhead", overhead, lang::dims::time());
   out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0), lang::dims::time());
   for (OpClass c : kClasses) {
@@ -81,6 +95,10 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     constrain(("software.efficiency." + name).c_str(), {0, 1e300, true, false});
   }
   out.bandwidth = out.memory_bandwidth * out.memory_efficiency;
+  for (OpClass c : kClasses) {
+    int i = static_cast<int>(c);
+    out.class_bandwidth[i] = memory_bound_class(c) ? out.bandwidth * out.class_efficiency[i] : out.bandwidth;
+  }
   out.fixed = out.launch_overhead + out.software_overhead;
   return true;
 }
@@ -90,7 +108,7 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   bool empty = op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0;
   if (empty) return t;  // an input, a reshape: no device work
   const Cost& rate = d.class_rate[static_cast<int>(op.op_class)];
-  const Cost& bandwidth = d.bandwidth;
+  const Cost& bandwidth = d.class_bandwidth[static_cast<int>(op.op_class)];
   const Cost& fixed = d.fixed;
   t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
   t.forward_memory = (Cost(static_cast<double>(op.bytes_forward)) * batch + static_cast<double>(op.weight_bytes)) / bandwidth;

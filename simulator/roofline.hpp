@@ -3,10 +3,15 @@
 //
 //   compute = 2 · MACs · batch / (peak · efficiency[class] · software[class])
 //   memory  = (bytes · batch + weight bytes) / (memory bandwidth · memory efficiency)
+//             (memory-bound classes: / efficiency[class] · software[class] as well)
 //   time    = max(compute, memory) + launch overhead + software overhead
 //
-// The bound reported is the larger term. Ops with no work (reshape, flatten,
-// an input) cost nothing. Defaults, where a device does not say:
+// The memory-bound classes (elementwise, normalization, pooling,
+// data_movement, embedding) are limited by bandwidth, so their efficiency is
+// the fraction of the (efficient) bandwidth they reach: a device can say that
+// pooling reaches 40 % of it. The other classes' efficiency scales compute
+// only. The bound reported is the larger term. Ops with no work (reshape,
+// flatten, an input) cost nothing. Defaults, where a device does not say:
 //   efficiency: conv 0.7, matmul 0.8, attention 0.7, recurrent 0.5, the
 //   memory-bound classes 1.0 (they are limited by bandwidth); memory 0.8;
 //   launch overhead 5 us on accelerators, 1 us on CPUs.
@@ -29,8 +34,9 @@ struct DeviceCosts {
   Cost efficiency(compiler::OpClass c) const;  // device x software
   Cost class_efficiency[10];
   // Shared by every op (built once, so a model of 500 layers stays small):
-  Cost class_rate[10];  // peak x efficiency, per op class
-  Cost bandwidth;       // memory bandwidth x memory efficiency
+  Cost class_rate[10];       // peak x efficiency, per op class
+  Cost bandwidth;            // memory bandwidth x memory efficiency
+  Cost class_bandwidth[10];  // bandwidth, x efficiency for the memory-bound classes
   Cost fixed;           // launch + software overhead
 };
 
@@ -43,6 +49,13 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
 // fp16/bf16/mixed -> fp16 or bf16, else fp32; fp8/int8 -> themselves, else
 // fp16 or bf16, else fp32. 0 when none applies.
 double peak_at(const compiler::PlanDevice& device, const std::string& precision);
+
+// The defaults above (calibration starts from them and reports against them).
+double default_efficiency(compiler::OpClass c);
+constexpr double kDefaultMemoryEfficiency = 0.8;
+double default_launch_overhead(const std::string& kind);  // cpu: 1 us, else 5 us
+// The classes whose efficiency applies to their memory term too (default 1).
+bool memory_bound_class(compiler::OpClass c);
 
 struct OpTimes {
   Cost forward, backward;

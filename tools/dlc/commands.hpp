@@ -49,6 +49,30 @@ struct CompareOptions {
 };
 int run_compare(const CompareOptions& options);
 
+struct RunOptions {
+  std::string file;
+  std::string experiment;     // "" = the file's only experiment
+  std::string device = "cpu";
+  int warmup = 3;
+  int iters = 10;
+  int threads = 0;            // 0 = every core
+  std::string max_memory;     // "" = the RAM available now; else a size with a unit (8GB)
+  bool check = false;         // each layer once on small inputs against the reference
+  bool describe_device = false;
+  std::string format;
+  std::string output;
+  std::string color = "auto";
+};
+int run_run(const RunOptions& options);
+
+struct CalibrateOptions {
+  std::vector<std::string> measured;  // dlc.result/1 files with "source": "measured"
+  std::string device;                 // name of the device to write ("" = derived from the records)
+  std::string output;                 // -o DEVICE.dlc (required)
+  std::string format;                 // how to print the fit: table or json
+};
+int run_calibrate(const CalibrateOptions& options);
+
 struct ModelsOptions {
   std::string format;
   std::string output;

@@ -91,6 +91,40 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv"}));
   compare_cmd->add_option("-o,--output", compare.output, "write to FILE (atomically) instead of stdout");
 
+  dlc::tools::RunOptions runopt;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Run an experiment as a real benchmark on this machine (oneDNN on the CPU) and measure each layer; "
+             "--check tests every layer against a reference implementation");
+  run_cmd->add_option("file", runopt.file, "a .dlc file with experiments");
+  run_cmd->add_option("--experiment", runopt.experiment, "the experiment to run (needed when the file has several)");
+  run_cmd->add_option("--device", runopt.device, "where to run: cpu")->check(CLI::IsMember({"cpu"}));
+  run_cmd->add_option("--warmup", runopt.warmup, "untimed iterations first (default 3)")->check(CLI::Range(0, 100000));
+  run_cmd->add_option("--iters", runopt.iters, "timed iterations (default 10)")->check(CLI::Range(1, 1000000));
+  run_cmd->add_option("--threads", runopt.threads, "threads (default: every core)")->check(CLI::Range(1, 4096));
+  run_cmd->add_option("--max-memory", runopt.max_memory,
+                      "refuse runs that need more than this (8GB, 512MiB; default: the RAM available now)");
+  run_cmd->add_flag("--check", runopt.check, "run each layer once on small inputs against a plain C++ reference "
+                                             "and report the largest error, instead of timing");
+  run_cmd->add_flag("--describe-device", runopt.describe_device,
+                    "print a device spec for this machine (cores, vector ISA, clock, measured bandwidth)");
+  run_cmd->add_option("--format", runopt.format, "table, json (schema dlc.result/1, \"source\": \"measured\") or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  run_cmd->add_option("-o,--output", runopt.output, "write to FILE (atomically) instead of stdout");
+  run_cmd->add_option("--color", runopt.color, "colour diagnostics: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  dlc::tools::CalibrateOptions calibrate;
+  CLI::App* calibrate_cmd = app.add_subcommand(
+      "calibrate", "Fit a device's per-op-class efficiency and launch overhead to measured runs (least squares) "
+                   "and write a device spec");
+  calibrate_cmd->add_option("measured", calibrate.measured, "dlc.result/1 files written by dlc run --format json")
+      ->required();
+  calibrate_cmd->add_option("--device", calibrate.device, "name of the device to write (default: the measured "
+                                                          "device's name with _calibrated)");
+  calibrate_cmd->add_option("-o,--output", calibrate.output, "the device spec to write (.dlc)")->required();
+  calibrate_cmd->add_option("--format", calibrate.format, "how to print the fit: table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
   dlc::tools::ModelsOptions models;
   CLI::App* models_cmd = app.add_subcommand(
       "models", "The standard library's models: type, parameters, size and forward MACs (the Deep Learning "
@@ -126,6 +160,8 @@ int run(int argc, char** argv) {
   if (models_cmd->parsed()) return dlc::tools::run_models(models);
   if (simulate_cmd->parsed()) return dlc::tools::run_simulate(simulate);
   if (compare_cmd->parsed()) return dlc::tools::run_compare(compare);
+  if (run_cmd->parsed()) return dlc::tools::run_run(runopt);
+  if (calibrate_cmd->parsed()) return dlc::tools::run_calibrate(calibrate);
   return 1;
 }
 

@@ -1,0 +1,1026 @@
+// The lowering of a Plan to oneDNN primitives (the inside of Executor, see
+// executor.hpp): buffers recorded as memory descriptors, steps as primitives
+// with their arguments, and one lower_<op> member per op kind. Internal to
+// runtime/cpu; executor.cpp lowers each op kind.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fmt/format.h>
+#include <numeric>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <unordered_map>
+
+#include "runtime/cpu/executor.hpp"
+#include "runtime/cpu/window.hpp"
+
+namespace dlc::runtime::cpu::lowering {
+
+using compiler::PlanOp;
+using dnnl::memory;
+using dims = memory::dims;
+
+constexpr float kEpsilon = 1e-5f;  // batch and layer normalisation
+
+enum class Phase { forward, backward, update };
+enum class Kind { activations, gradients, weights, workspace };
+enum class Fill { zero, random, weights, ones, mask };
+
+struct Buffer {
+  memory::desc md;
+  Kind kind = Kind::activations;
+  int alias = -1;       // seen through md over another buffer's storage
+  Fill fill = Fill::zero;
+  float scale = 1;      // random fills: uniform in [-scale, scale]; masks: the keep scale
+  float rate = 0;       // masks: the share of zeros
+  void* data = nullptr;  // owned, for buffers that are not aliases
+  memory mem;
+};
+
+struct Step {
+  dnnl::primitive prim;
+  std::vector<std::pair<int, int>> args;  // DNNL_ARG_* -> buffer
+  memory::desc scratchpad;
+  int row = -1;
+  Phase phase = Phase::forward;
+  std::unordered_map<int, memory> bound;
+};
+
+struct Row {
+  std::string name, op, op_class;
+  int plan_op = -1;
+};
+
+// The buffers of one op of the plan (-1: none).
+struct OpBuffers {
+  int out = -1, diff = -1, weights = -1, bias = -1, dweights = -1, dbias = -1, mean = -1, var = -1, mask = -1;
+  dims logical;          // {N, per-sample shape...}
+  bool needs_grad = false;  // its output's gradient is computed
+  // Further tensors by name, for ops with more than one weight ("l0.weights_iter", ...): what --check reads.
+  std::vector<std::pair<std::string, int>> named;
+};
+
+inline dims to_dims(std::int64_t batch, const compiler::Shape& shape) {
+  dims d{batch};
+  d.insert(d.end(), shape.begin(), shape.end());
+  return d;
+}
+
+// Dense row-major strides.
+inline memory::desc plain(const dims& d) {
+  dims strides(d.size(), 1);
+  for (int i = static_cast<int>(d.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * d[i + 1];
+  return memory::desc(d, memory::data_type::f32, strides);
+}
+
+inline memory::desc any(const dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); }
+
+inline bool is_plain(const memory::desc& md) { return md == plain(md.dims()); }
+
+inline std::int64_t volume(const dims& d) {
+  return std::accumulate(d.begin(), d.end(), std::int64_t{1}, std::multiplies<>());
+}
+
+inline const compiler::OpArgs::Attr& attr(const PlanOp& op, std::string_view name) {
+  return op.args.attrs.at(op.def->param_index(name));
+}
+
+inline std::uint64_t splitmix(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// The primitive of each kind of primitive descriptor.
+#define DLC_PRIMITIVE(X) \
+  inline dnnl::primitive create(const dnnl::X::primitive_desc& pd) { return dnnl::X(pd); }
+DLC_PRIMITIVE(convolution_forward) DLC_PRIMITIVE(convolution_backward_data) DLC_PRIMITIVE(convolution_backward_weights)
+DLC_PRIMITIVE(inner_product_forward) DLC_PRIMITIVE(inner_product_backward_data) DLC_PRIMITIVE(inner_product_backward_weights)
+DLC_PRIMITIVE(pooling_forward) DLC_PRIMITIVE(pooling_backward) DLC_PRIMITIVE(eltwise_forward)
+DLC_PRIMITIVE(eltwise_backward) DLC_PRIMITIVE(binary) DLC_PRIMITIVE(batch_normalization_forward)
+DLC_PRIMITIVE(batch_normalization_backward) DLC_PRIMITIVE(layer_normalization_forward) DLC_PRIMITIVE(layer_normalization_backward)
+DLC_PRIMITIVE(lrn_forward) DLC_PRIMITIVE(lrn_backward) DLC_PRIMITIVE(softmax_forward)
+DLC_PRIMITIVE(softmax_backward) DLC_PRIMITIVE(concat) DLC_PRIMITIVE(sum)
+DLC_PRIMITIVE(reorder) DLC_PRIMITIVE(matmul)
+#undef DLC_PRIMITIVE
+
+inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  double pos = p * static_cast<double>(v.size() - 1);
+  std::size_t i = static_cast<std::size_t>(pos);
+  double frac = pos - static_cast<double>(i);
+  return i + 1 < v.size() ? v[i] * (1 - frac) + v[i + 1] * frac : v[i];
+}
+
+struct Lowering {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  BuildOptions opt;
+  dnnl::primitive_attr pattr;
+  std::deque<Buffer> buffers;  // a deque: references to a buffer stay valid while others are added
+  std::vector<Row> rows;
+  std::vector<Step> forward;                 // in order
+  std::vector<std::vector<Step>> backward;   // per op, run in reverse op order
+  std::vector<Step> update;
+  std::vector<Step> steps;                   // the three, assembled
+  std::vector<OpBuffers> t;
+  std::vector<int> layer_row, reorder_row, sum_row;
+  std::vector<std::vector<std::pair<int, int>>> consumers;  // per op: (consumer, input slot)
+  std::vector<std::vector<int>> edge_target;                // per op, per consumer edge: gradient buffer
+  std::vector<const PlanOp*> ops;
+  MemoryNeed need;
+  std::size_t scratch_bytes = 0;
+  void* scratch = nullptr;
+
+  Lowering() { pattr.set_scratchpad_mode(dnnl::scratchpad_mode::user); }
+  ~Lowering() {
+    for (Buffer& b : buffers) std::free(b.data);
+    std::free(scratch);
+  }
+
+  // ---- buffers, rows, steps ------------------------------------------------
+
+  int add_buffer(const memory::desc& md, Kind kind, Fill fill = Fill::zero, float scale = 1) {
+    Buffer b;
+    b.md = md;
+    b.kind = kind;
+    b.fill = fill;
+    b.scale = scale;
+    buffers.push_back(std::move(b));
+    return static_cast<int>(buffers.size()) - 1;
+  }
+  int alias(int of, const memory::desc& md) {
+    while (buffers[of].alias >= 0) of = buffers[of].alias;
+    Buffer b;
+    b.md = md;
+    b.kind = buffers[of].kind;
+    b.alias = of;
+    buffers.push_back(std::move(b));
+    return static_cast<int>(buffers.size()) - 1;
+  }
+
+  int row_of(std::vector<int>& table, int op, std::string_view suffix, std::string_view kind) {
+    if (table[op] < 0) {
+      table[op] = static_cast<int>(rows.size());
+      rows.push_back({fmt::format("{}/{}", ops[op]->name, suffix), std::string(kind), "", -1});
+    }
+    return table[op];
+  }
+  int reorder_row_of(int op) { return row_of(reorder_row, op, "reorder", "reorder"); }
+
+  template <class PD>
+  Step step(const PD& pd, std::vector<std::pair<int, int>> args, int row, Phase phase) {
+    Step s;
+    s.prim = create(pd);
+    s.args = std::move(args);
+    s.scratchpad = pd.scratchpad_desc();
+    s.row = row;
+    s.phase = phase;
+    scratch_bytes = std::max(scratch_bytes, s.scratchpad.get_size());
+    return s;
+  }
+
+  Step reorder_step(int from, int to, int row, Phase phase) {
+    dnnl::reorder::primitive_desc pd(eng, buffers[from].md, eng, buffers[to].md, pattr);
+    return step(pd, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}, row, phase);
+  }
+
+  // `buf` seen with `want` dims in plain layout (a view when it is plain,
+  // else a reorder into a plain copy first).
+  int reshaped(int buf, const dims& want, int op, Phase phase, std::vector<Step>& out) {
+    const memory::desc& md = buffers[buf].md;
+    if (md.dims() == want) return buf;
+    if (is_plain(md)) return alias(buf, plain(want));
+    int copy = add_buffer(plain(md.dims()), buffers[buf].kind);
+    out.push_back(reorder_step(buf, copy, reorder_row_of(op), phase));
+    return alias(copy, plain(want));
+  }
+
+  // `buf` in format `want` (same element order), reordered into a copy if needed.
+  int converted(int buf, const memory::desc& want, int op, Phase phase, std::vector<Step>& out) {
+    buf = reshaped(buf, want.dims(), op, phase, out);
+    if (buffers[buf].md == want) return buf;
+    int copy = add_buffer(want, buffers[buf].kind);
+    out.push_back(reorder_step(buf, copy, reorder_row_of(op), phase));
+    return copy;
+  }
+
+  // Where a primitive producing `produced` should write so that the result
+  // lands in `target`: the target itself, or a temporary reordered into it
+  // afterwards (the reorder is appended to `after`).
+  int produce_into(int target, const memory::desc& produced, int op, Phase phase, std::vector<Step>& after) {
+    const memory::desc& md = buffers[target].md;
+    if (md == produced) return target;
+    if (md.dims() != produced.dims() && is_plain(md) && is_plain(produced)) return alias(target, produced);
+    int tmp = add_buffer(produced, buffers[target].kind);
+    int dst = target;
+    if (md.dims() != produced.dims()) {
+      // Through a plain copy with the target's dims, viewed with the produced dims.
+      if (!is_plain(md)) {
+        int plain_tmp = add_buffer(plain(md.dims()), buffers[target].kind);
+        after.push_back(reorder_step(tmp, alias(plain_tmp, plain(produced.dims())), reorder_row_of(op), phase));
+        after.push_back(reorder_step(plain_tmp, target, reorder_row_of(op), phase));
+        return tmp;
+      }
+      dst = alias(target, plain(produced.dims()));
+    }
+    after.push_back(reorder_step(tmp, dst, reorder_row_of(op), phase));
+    return tmp;
+  }
+
+  // ---- lowering ----------------------------------------------------------
+
+  dnnl::prop_kind fwd_kind() const {
+    return opt.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  }
+
+  int input_buffer(int op, int slot) { return t[ops[op]->inputs.at(slot)].out; }
+  const dims& input_logical(int op, int slot) { return t[ops[op]->inputs.at(slot)].logical; }
+  // The gradient buffer a consumer writes for its input `slot`, or -1 when that input needs none.
+  int grad_target(int op, int slot) {
+    int p = ops[op]->inputs.at(slot);
+    if (!t[p].needs_grad) return -1;
+    const auto& edges = consumers[p];
+    for (std::size_t e = 0; e < edges.size(); ++e)
+      if (edges[e].first == op && edges[e].second == slot) return edge_target[p][e];
+    return -1;
+  }
+
+  // Called once the op's output buffer is known: its gradient buffer, the
+  // temporaries of its extra consumers, and the gradient sum that adds them.
+  void make_output_grad(int op) {
+    OpBuffers& b = t[op];
+    if (!opt.training || !b.needs_grad) return;
+    const memory::desc& md = buffers[b.out].md;
+    bool is_output = consumers[op].empty();
+    b.diff = add_buffer(md, Kind::gradients, is_output ? Fill::random : Fill::zero);
+    edge_target[op].assign(consumers[op].size(), b.diff);
+    if (consumers[op].size() < 2) return;
+    std::vector<int> srcs{b.diff};
+    for (std::size_t e = 1; e < consumers[op].size(); ++e) {
+      edge_target[op][e] = add_buffer(md, Kind::gradients);
+      srcs.push_back(edge_target[op][e]);
+    }
+    std::vector<memory::desc> mds(srcs.size(), md);
+    dnnl::sum::primitive_desc pd(md, std::vector<float>(srcs.size(), 1.f), mds, eng, pattr);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, b.diff}};
+    for (std::size_t i = 0; i < srcs.size(); ++i) args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i]});
+    int row = row_of(sum_row, op, "grad_sum", "sum");
+    backward[op].insert(backward[op].begin(), step(pd, std::move(args), row, Phase::backward));
+  }
+
+  // Weights: a buffer in the primitive's format, its gradient, and the SGD step.
+  void make_weights(int op, const memory::desc& md, const memory::desc& grad_md, float fan_in, int& w, int& dw) {
+    w = add_buffer(md, Kind::weights, Fill::weights, std::sqrt(3.f / std::max(fan_in, 1.f)));
+    if (!opt.training) return;
+    dw = add_buffer(grad_md, Kind::gradients);
+    int grad = dw;
+    if (!(grad_md == md)) grad = converted(dw, md, op, Phase::update, update);
+    dnnl::sum::primitive_desc pd(md, {1.f, -opt.learning_rate}, {md, md}, eng, pattr);
+    update.push_back(step(pd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, grad}},
+                          layer_row[op], Phase::update));
+  }
+
+  void lower_input(int op) {
+    OpBuffers& b = t[op];
+    b.out = add_buffer(plain(b.logical), Kind::activations, Fill::random);
+    make_output_grad(op);
+  }
+
+  // flatten, reshape, and dropout in inference: a new view of the input.
+  void lower_view(int op) {
+    OpBuffers& b = t[op];
+    int in = input_buffer(op, 0);
+    const memory::desc& md = buffers[in].md;
+    // A view over a blocked layout keeps its dims for consumers that take any
+    // layout (fc, eltwise, dropout); anything else gets a plain copy.
+    bool loose = std::all_of(consumers[op].begin(), consumers[op].end(), [&](const auto& c) {
+      const std::string& o = ops[c.first]->op;
+      return o == "fc" || o == "relu" || o == "sigmoid" || o == "tanh" || o == "gelu" || o == "dropout";
+    });
+    if (md.dims() == b.logical || (!is_plain(md) && loose && volume(md.dims()) == volume(b.logical))) {
+      b.out = alias(in, md);
+    } else {
+      b.out = reshaped(in, b.logical, op, Phase::forward, forward);
+    }
+    if (!opt.training || !b.needs_grad) return;
+    // Its gradient is its input's gradient target, seen through the same view.
+    int target = grad_target(op, 0);
+    if (target < 0) {
+      b.needs_grad = false;
+      return;
+    }
+    const memory::desc& out_md = buffers[b.out].md;
+    const memory::desc& target_md = buffers[target].md;
+    if (out_md.dims() == target_md.dims() && out_md == target_md) {
+      b.diff = alias(target, out_md);
+    } else if (is_plain(target_md) && is_plain(out_md)) {
+      b.diff = alias(target, out_md);
+    } else {
+      // The gradient arrives in the view's format and goes back through a reorder.
+      b.diff = add_buffer(out_md, Kind::gradients);
+      std::vector<Step> after;
+      int dst = produce_into(target, plain(b.logical), op, Phase::backward, after);
+      backward[op].push_back(reorder_step(b.diff, alias(dst, plain(out_md.dims())), reorder_row_of(op),
+                                          Phase::backward));
+      for (Step& s : after) backward[op].push_back(std::move(s));
+    }
+    edge_target[op].assign(consumers[op].size(), b.diff);
+    if (consumers[op].size() > 1) {
+      // Several consumers of a view: sum their gradients like any other output.
+      std::vector<int> srcs{b.diff};
+      for (std::size_t e = 1; e < consumers[op].size(); ++e) {
+        edge_target[op][e] = add_buffer(out_md, Kind::gradients);
+        srcs.push_back(edge_target[op][e]);
+      }
+      std::vector<memory::desc> mds(srcs.size(), out_md);
+      dnnl::sum::primitive_desc pd(out_md, std::vector<float>(srcs.size(), 1.f), mds, eng, pattr);
+      std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, b.diff}};
+      for (std::size_t i = 0; i < srcs.size(); ++i)
+        args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i]});
+      backward[op].insert(backward[op].begin(),
+                          step(pd, std::move(args), row_of(sum_row, op, "grad_sum", "sum"), Phase::backward));
+    }
+  }
+
+  void lower_conv(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    const dims& in_dims = input_logical(op, 0);
+    Window w = layer_window(p, compiler::Shape(in_dims.begin() + 1, in_dims.end()), p.output);
+    std::int64_t groups = attr(p, "groups").ints.at(0);
+    bool has_bias = attr(p, "bias").flag;
+    std::int64_t cin = in_dims[1], cout = b.logical[1];
+    dims wdims = groups > 1 ? dims{groups, cout / groups, cin / groups} : dims{cout, cin / groups};
+    wdims.insert(wdims.end(), w.kernel.begin(), w.kernel.end());
+    dims strides = w.stride, pl = w.pad_l, pr = w.pad_r, dilates;
+    for (std::int64_t d : w.dilation) dilates.push_back(d - 1);  // oneDNN counts the gaps
+    memory::desc bias_md = has_bias ? plain({cout}) : memory::desc();
+    auto algo = dnnl::algorithm::convolution_direct;
+    dnnl::convolution_forward::desc d(fwd_kind(), algo, any(in_dims), any(wdims), bias_md, any(b.logical), strides,
+                                      dilates, pl, pr);
+    dnnl::convolution_forward::primitive_desc pd(d, pattr, eng);
+    int src = converted(input_buffer(op, 0), pd.src_desc(), op, Phase::forward, forward);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    float fan_in = static_cast<float>(volume(wdims) / cout);
+    memory::desc dw_md = pd.weights_desc();
+    std::optional<dnnl::convolution_backward_weights::primitive_desc> bwd_w;
+    if (opt.training) {
+      dnnl::convolution_backward_weights::desc bd(algo, any(in_dims), any(wdims), bias_md, any(b.logical), strides,
+                                                  dilates, pl, pr);
+      bwd_w.emplace(bd, pattr, eng, pd);
+      dw_md = bwd_w->diff_weights_desc();
+    }
+    make_weights(op, pd.weights_desc(), dw_md, fan_in, b.weights, b.dweights);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, b.weights}, {DNNL_ARG_DST, b.out}};
+    if (has_bias) {
+      b.bias = add_buffer(bias_md, Kind::weights, Fill::weights, 0.1f);
+      args.push_back({DNNL_ARG_BIAS, b.bias});
+      if (opt.training) {
+        b.dbias = add_buffer(bias_md, Kind::gradients);
+        dnnl::sum::primitive_desc upd(bias_md, {1.f, -opt.learning_rate}, {bias_md, bias_md}, eng, pattr);
+        update.push_back(step(upd, {{DNNL_ARG_DST, b.bias}, {DNNL_ARG_MULTIPLE_SRC, b.bias},
+                                    {DNNL_ARG_MULTIPLE_SRC + 1, b.dbias}}, layer_row[op], Phase::update));
+      }
+    }
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+
+    std::vector<Step>& bwd = backward[op];
+    int diff_dst = b.diff;
+    // Backward weights: the source as the forward saw it, the output's gradient in its format.
+    {
+      std::vector<Step> before;
+      int bsrc = converted(src, bwd_w->src_desc(), op, Phase::backward, before);
+      int bdiff = converted(diff_dst, bwd_w->diff_dst_desc(), op, Phase::backward, before);
+      std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, bsrc}, {DNNL_ARG_DIFF_DST, bdiff},
+                                         {DNNL_ARG_DIFF_WEIGHTS, b.dweights}};
+      if (has_bias) a.push_back({DNNL_ARG_DIFF_BIAS, b.dbias});
+      for (Step& st : before) bwd.push_back(std::move(st));
+      bwd.push_back(step(*bwd_w, std::move(a), layer_row[op], Phase::backward));
+    }
+    int target = grad_target(op, 0);
+    if (target < 0) return;
+    dnnl::convolution_backward_data::desc dd(algo, any(in_dims), any(wdims), any(b.logical), strides, dilates, pl, pr);
+    dnnl::convolution_backward_data::primitive_desc dpd(dd, pattr, eng, pd);
+    std::vector<Step> after;
+    int bdiff = converted(diff_dst, dpd.diff_dst_desc(), op, Phase::backward, bwd);
+    int weights = converted(b.weights, dpd.weights_desc(), op, Phase::backward, bwd);
+    int dsrc = produce_into(target, dpd.diff_src_desc(), op, Phase::backward, after);
+    bwd.push_back(step(dpd, {{DNNL_ARG_DIFF_DST, bdiff}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, dsrc}},
+                       layer_row[op], Phase::backward));
+    for (Step& st : after) bwd.push_back(std::move(st));
+  }
+
+  void lower_fc(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    bool has_bias = attr(p, "bias").flag;
+    std::int64_t n = b.logical.back();
+    int in = input_buffer(op, 0);
+    // Tokens ([N, T, D]) fold into the batch; anything else is taken in the
+    // layout it comes in (a blocked 4-D tensor after flatten included).
+    dims src_dims = buffers[in].md.dims();
+    const dims& in_logical = input_logical(op, 0);
+    bool tokens = in_logical.size() == 3 && b.logical.size() == 3;
+    dims dst_dims{b.logical[0], n};
+    if (tokens) {
+      src_dims = {in_logical[0] * in_logical[1], in_logical[2]};
+      dst_dims = {src_dims[0], n};
+      in = reshaped(in, in_logical, op, Phase::forward, forward);
+      in = alias(in, plain(src_dims));
+    }
+    dims wdims = src_dims;
+    wdims[0] = n;
+    memory::desc bias_md = has_bias ? plain({n}) : memory::desc();
+    dnnl::inner_product_forward::desc d(fwd_kind(), any(src_dims), any(wdims), bias_md, plain(dst_dims));
+    dnnl::inner_product_forward::primitive_desc pd(d, pattr, eng);
+    int src = converted(in, pd.src_desc(), op, Phase::forward, forward);
+    int dst = add_buffer(pd.dst_desc(), Kind::activations);
+    b.out = tokens ? alias(dst, plain(b.logical)) : dst;
+    make_output_grad(op);
+    float fan_in = static_cast<float>(volume(wdims) / n);
+    memory::desc dw_md = pd.weights_desc();
+    std::optional<dnnl::inner_product_backward_weights::primitive_desc> bwd_w;
+    if (opt.training) {
+      dnnl::inner_product_backward_weights::desc bd(any(src_dims), any(wdims), bias_md, plain(dst_dims));
+      bwd_w.emplace(bd, pattr, eng, pd);
+      dw_md = bwd_w->diff_weights_desc();
+    }
+    make_weights(op, pd.weights_desc(), dw_md, fan_in, b.weights, b.dweights);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, b.weights}, {DNNL_ARG_DST, dst}};
+    if (has_bias) {
+      b.bias = add_buffer(bias_md, Kind::weights, Fill::weights, 0.1f);
+      args.push_back({DNNL_ARG_BIAS, b.bias});
+      if (opt.training) {
+        b.dbias = add_buffer(bias_md, Kind::gradients);
+        dnnl::sum::primitive_desc upd(bias_md, {1.f, -opt.learning_rate}, {bias_md, bias_md}, eng, pattr);
+        update.push_back(step(upd, {{DNNL_ARG_DST, b.bias}, {DNNL_ARG_MULTIPLE_SRC, b.bias},
+                                    {DNNL_ARG_MULTIPLE_SRC + 1, b.dbias}}, layer_row[op], Phase::update));
+      }
+    }
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+
+    std::vector<Step>& bwd = backward[op];
+    int diff_dst = tokens ? alias(b.diff, plain(dst_dims)) : b.diff;
+    {
+      std::vector<Step> before;
+      int bsrc = converted(src, bwd_w->src_desc(), op, Phase::backward, before);
+      std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, bsrc}, {DNNL_ARG_DIFF_DST, diff_dst},
+                                         {DNNL_ARG_DIFF_WEIGHTS, b.dweights}};
+      if (has_bias) a.push_back({DNNL_ARG_DIFF_BIAS, b.dbias});
+      for (Step& st : before) bwd.push_back(std::move(st));
+      bwd.push_back(step(*bwd_w, std::move(a), layer_row[op], Phase::backward));
+    }
+    int target = grad_target(op, 0);
+    if (target < 0) return;
+    dnnl::inner_product_backward_data::desc dd(any(src_dims), any(wdims), plain(dst_dims));
+    dnnl::inner_product_backward_data::primitive_desc dpd(dd, pattr, eng, pd);
+    std::vector<Step> after;
+    int weights = converted(b.weights, dpd.weights_desc(), op, Phase::backward, bwd);
+    int tgt = tokens ? alias(target, plain(in_logical)) : target;
+    if (tokens) tgt = alias(tgt, plain(src_dims));
+    int dsrc = produce_into(tgt, dpd.diff_src_desc(), op, Phase::backward, after);
+    bwd.push_back(step(dpd, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, dsrc}},
+                       layer_row[op], Phase::backward));
+    for (Step& st : after) bwd.push_back(std::move(st));
+  }
+
+  void lower_pool(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    const dims& in_dims = input_logical(op, 0);
+    std::size_t rank = in_dims.size() - 2;
+    Window w = layer_window(p, compiler::Shape(in_dims.begin() + 1, in_dims.end()), p.output);
+    dnnl::algorithm algo = p.op == "maxpool" ? dnnl::algorithm::pooling_max
+                                             : dnnl::algorithm::pooling_avg_exclude_padding;
+    dims out_dims{b.logical[0], b.logical[1]};
+    for (std::size_t i = 0; i < rank; ++i) out_dims.push_back(p.op == "global_avgpool" ? 1 : b.logical[2 + i]);
+    dims k = w.kernel, s = w.stride, pl = w.pad_l, pr = w.pad_r;
+    int in = reshaped(input_buffer(op, 0), in_dims, op, Phase::forward, forward);
+    const memory::desc& src_md = buffers[in].md;
+    // Global pooling writes a plain [N, C, 1, 1], seen as [N, C].
+    memory::desc dst_md = p.op == "global_avgpool" ? plain(out_dims) : any(out_dims);
+    dnnl::pooling_forward::desc d(fwd_kind(), algo, src_md, dst_md, s, k, pl, pr);
+    dnnl::pooling_forward::primitive_desc pd(d, pattr, eng);
+    int dst = add_buffer(pd.dst_desc(), Kind::activations);
+    b.out = p.op == "global_avgpool" ? alias(dst, plain(b.logical)) : dst;
+    make_output_grad(op);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, dst}};
+    int ws = -1;
+    if (opt.training && algo == dnnl::algorithm::pooling_max) {
+      ws = add_buffer(pd.workspace_desc(), Kind::workspace);
+      args.push_back({DNNL_ARG_WORKSPACE, ws});
+    }
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    int target = grad_target(op, 0);
+    if (target < 0) return;
+    dnnl::pooling_backward::desc bd(algo, any(in_dims), buffers[dst].md, s, k, pl, pr);
+    dnnl::pooling_backward::primitive_desc bpd(bd, pattr, eng, pd);
+    std::vector<Step>& bwd = backward[op];
+    std::vector<Step> after;
+    int diff = p.op == "global_avgpool" ? alias(b.diff, plain(out_dims)) : b.diff;
+    diff = converted(diff, bpd.diff_dst_desc(), op, Phase::backward, bwd);
+    int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);
+    std::vector<std::pair<int, int>> a{{DNNL_ARG_DIFF_DST, diff}, {DNNL_ARG_DIFF_SRC, dsrc}};
+    if (ws >= 0) a.push_back({DNNL_ARG_WORKSPACE, ws});
+    bwd.push_back(step(bpd, std::move(a), layer_row[op], Phase::backward));
+    for (Step& st : after) bwd.push_back(std::move(st));
+  }
+
+  void lower_eltwise(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    dnnl::algorithm algo = p.op == "relu"      ? dnnl::algorithm::eltwise_relu
+                           : p.op == "sigmoid" ? dnnl::algorithm::eltwise_logistic
+                           : p.op == "tanh"    ? dnnl::algorithm::eltwise_tanh
+                                               : dnnl::algorithm::eltwise_gelu_erf;
+    int in = input_buffer(op, 0);
+    const memory::desc& md = buffers[in].md;
+    dnnl::eltwise_forward::desc d(fwd_kind(), algo, md, 0.f, 0.f);
+    dnnl::eltwise_forward::primitive_desc pd(d, pattr, eng);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    forward.push_back(step(pd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, b.out}}, layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    int target = grad_target(op, 0);
+    if (target < 0) return;
+    dnnl::eltwise_backward::desc bd(algo, md, md, 0.f, 0.f);
+    dnnl::eltwise_backward::primitive_desc bpd(bd, pattr, eng, pd);
+    std::vector<Step> after;
+    int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);
+    backward[op].push_back(step(bpd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DIFF_DST, b.diff}, {DNNL_ARG_DIFF_SRC, dsrc}},
+                                layer_row[op], Phase::backward));
+    for (Step& st : after) backward[op].push_back(std::move(st));
+  }
+
+  // Elementwise binary ops; dropout in training is a product with a mask.
+  void lower_binary(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    bool dropout = p.op == "dropout";
+    int a = dropout ? input_buffer(op, 0) : reshaped(input_buffer(op, 0), b.logical, op, Phase::forward, forward);
+    const memory::desc md = buffers[a].md;
+    int c;
+    if (dropout) {
+      float rate = static_cast<float>(attr(p, "rate").number);
+      c = add_buffer(md, Kind::workspace, Fill::mask, 1.f / (1.f - rate));
+      buffers[c].rate = rate;
+      b.mask = c;
+    } else {
+      c = converted(input_buffer(op, 1), md, op, Phase::forward, forward);
+    }
+    auto algo = p.op == "add" ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul;
+    dnnl::binary::desc d(algo, md, md, md);
+    dnnl::binary::primitive_desc pd(d, pattr, eng);
+    b.out = add_buffer(md, Kind::activations);
+    make_output_grad(op);
+    forward.push_back(step(pd, {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, c}, {DNNL_ARG_DST, b.out}}, layer_row[op],
+                           Phase::forward));
+    if (!opt.training) return;
+    std::vector<Step>& bwd = backward[op];
+    int slots = dropout ? 1 : 2;
+    for (int slot = 0; slot < slots; ++slot) {
+      int target = grad_target(op, slot);
+      if (target < 0) continue;
+      std::vector<Step> after;
+      int dsrc = produce_into(target, md, op, Phase::backward, after);
+      if (algo == dnnl::algorithm::binary_add) {
+        // d(a + b) = the output's gradient, to both inputs.
+        dnnl::reorder::primitive_desc copy(eng, md, eng, md, pattr);
+        bwd.push_back(step(copy, {{DNNL_ARG_FROM, b.diff}, {DNNL_ARG_TO, dsrc}}, layer_row[op], Phase::backward));
+      } else {
+        // d(a · b)/da = gradient · b, and the other way round.
+        int other = dropout ? c : slot == 0 ? c : a;
+        bwd.push_back(step(pd, {{DNNL_ARG_SRC_0, b.diff}, {DNNL_ARG_SRC_1, other}, {DNNL_ARG_DST, dsrc}},
+                           layer_row[op], Phase::backward));
+      }
+      for (Step& st : after) bwd.push_back(std::move(st));
+    }
+  }
+
+  void lower_batchnorm(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    bool affine = attr(p, "affine").flag;
+    int in = reshaped(input_buffer(op, 0), b.logical, op, Phase::forward, forward);
+    const memory::desc md = buffers[in].md;
+    auto flags = affine ? dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift
+                        : dnnl::normalization_flags::none;
+    if (!opt.training) flags |= dnnl::normalization_flags::use_global_stats;
+    dnnl::batch_normalization_forward::desc d(fwd_kind(), md, kEpsilon, flags);
+    dnnl::batch_normalization_forward::primitive_desc pd(d, pattr, eng);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    std::int64_t channels = b.logical[1];
+    memory::desc c_md = plain({channels});
+    b.mean = add_buffer(pd.mean_desc(), opt.training ? Kind::workspace : Kind::weights,
+                        opt.training ? Fill::zero : Fill::random, 0.1f);
+    b.var = add_buffer(pd.variance_desc(), opt.training ? Kind::workspace : Kind::weights,
+                       opt.training ? Fill::zero : Fill::ones);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, b.out}, {DNNL_ARG_MEAN, b.mean},
+                                          {DNNL_ARG_VARIANCE, b.var}};
+    if (affine) {
+      b.weights = add_buffer(c_md, Kind::weights, Fill::ones);  // scale
+      b.bias = add_buffer(c_md, Kind::weights, Fill::weights, 0.1f);  // shift
+      args.push_back({DNNL_ARG_SCALE, b.weights});
+      args.push_back({DNNL_ARG_SHIFT, b.bias});
+    }
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    int target = grad_target(op, 0);
+    std::vector<Step>& bwd = backward[op];
+    auto bprop = target < 0 ? dnnl::prop_kind::backward : dnnl::prop_kind::backward;
+    dnnl::batch_normalization_backward::desc bd(bprop, md, md, kEpsilon, flags);
+    dnnl::batch_normalization_backward::primitive_desc bpd(bd, pattr, eng, pd);
+    std::vector<Step> after;
+    int dsrc = target >= 0 ? produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after)
+                           : add_buffer(bpd.diff_src_desc(), Kind::gradients);
+    std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, in},       {DNNL_ARG_DIFF_DST, b.diff},
+                                       {DNNL_ARG_MEAN, b.mean},  {DNNL_ARG_VARIANCE, b.var},
+                                       {DNNL_ARG_DIFF_SRC, dsrc}};
+    if (affine) {
+      b.dweights = add_buffer(c_md, Kind::gradients);
+      b.dbias = add_buffer(c_md, Kind::gradients);
+      a.push_back({DNNL_ARG_SCALE, b.weights});
+      a.push_back({DNNL_ARG_SHIFT, b.bias});
+      a.push_back({DNNL_ARG_DIFF_SCALE, b.dweights});
+      a.push_back({DNNL_ARG_DIFF_SHIFT, b.dbias});
+      dnnl::sum::primitive_desc upd(c_md, {1.f, -opt.learning_rate}, {c_md, c_md}, eng, pattr);
+      for (auto [w, dw] : {std::pair{b.weights, b.dweights}, std::pair{b.bias, b.dbias}})
+        update.push_back(step(upd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, dw}},
+                              layer_row[op], Phase::update));
+    }
+    bwd.push_back(step(bpd, std::move(a), layer_row[op], Phase::backward));
+    for (Step& st : after) bwd.push_back(std::move(st));
+  }
+
+  void lower_layernorm(int op) {
+    OpBuffers& b = t[op];
+    int in = reshaped(input_buffer(op, 0), b.logical, op, Phase::forward, forward);
+    const memory::desc md = buffers[in].md;
+    auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+    dnnl::layer_normalization_forward::desc d(fwd_kind(), md, kEpsilon, flags);
+    dnnl::layer_normalization_forward::primitive_desc pd(d, pattr, eng);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    memory::desc c_md = plain({b.logical.back()});
+    b.weights = add_buffer(c_md, Kind::weights, Fill::ones);
+    b.bias = add_buffer(c_md, Kind::weights, Fill::weights, 0.1f);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, b.out}, {DNNL_ARG_SCALE, b.weights},
+                                          {DNNL_ARG_SHIFT, b.bias}};
+    if (opt.training) {
+      b.mean = add_buffer(pd.mean_desc(), Kind::workspace);
+      b.var = add_buffer(pd.variance_desc(), Kind::workspace);
+      args.push_back({DNNL_ARG_MEAN, b.mean});
+      args.push_back({DNNL_ARG_VARIANCE, b.var});
+    }
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    int target = grad_target(op, 0);
+    dnnl::layer_normalization_backward::desc bd(dnnl::prop_kind::backward, md, md, kEpsilon, flags);
+    dnnl::layer_normalization_backward::primitive_desc bpd(bd, pattr, eng, pd);
+    std::vector<Step> after;
+    int dsrc = target >= 0 ? produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after)
+                           : add_buffer(bpd.diff_src_desc(), Kind::gradients);
+    b.dweights = add_buffer(c_md, Kind::gradients);
+    b.dbias = add_buffer(c_md, Kind::gradients);
+    backward[op].push_back(step(bpd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DIFF_DST, b.diff}, {DNNL_ARG_MEAN, b.mean},
+                                      {DNNL_ARG_VARIANCE, b.var}, {DNNL_ARG_SCALE, b.weights},
+                                      {DNNL_ARG_SHIFT, b.bias}, {DNNL_ARG_DIFF_SRC, dsrc}, {DNNL_ARG_DIFF_SCALE, b.dweights},
+                                      {DNNL_ARG_DIFF_SHIFT, b.dbias}},
+                                layer_row[op], Phase::backward));
+    for (Step& st : after) backward[op].push_back(std::move(st));
+    dnnl::sum::primitive_desc upd(c_md, {1.f, -opt.learning_rate}, {c_md, c_md}, eng, pattr);
+    for (auto [w, dw] : {std::pair{b.weights, b.dweights}, std::pair{b.bias, b.dbias}})
+      update.push_back(step(upd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, dw}},
+                            layer_row[op], Phase::update));
+  }
+
+  void lower_lrn(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    auto size = attr(p, "size").ints.at(0);
+    float alpha = static_cast<float>(attr(p, "alpha").number), beta = static_cast<float>(attr(p, "beta").number),
+          kk = static_cast<float>(attr(p, "k").number);
+    int in = reshaped(input_buffer(op, 0), b.logical, op, Phase::forward, forward);
+    const memory::desc md = buffers[in].md;
+    auto algo = dnnl::algorithm::lrn_across_channels;
+    dnnl::lrn_forward::desc d(fwd_kind(), algo, md, size, alpha, beta, kk);
+    dnnl::lrn_forward::primitive_desc pd(d, pattr, eng);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, b.out}};
+    int ws = -1;
+    if (opt.training && pd.workspace_desc().get_size() > 0) {
+      ws = add_buffer(pd.workspace_desc(), Kind::workspace);
+      args.push_back({DNNL_ARG_WORKSPACE, ws});
+    }
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    int target = grad_target(op, 0);
+    if (target < 0) return;
+    dnnl::lrn_backward::desc bd(algo, md, md, size, alpha, beta, kk);
+    dnnl::lrn_backward::primitive_desc bpd(bd, pattr, eng, pd);
+    std::vector<Step> after;
+    int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);
+    std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, in}, {DNNL_ARG_DIFF_DST, b.diff}, {DNNL_ARG_DIFF_SRC, dsrc}};
+    if (ws >= 0) a.push_back({DNNL_ARG_WORKSPACE, ws});
+    backward[op].push_back(step(bpd, std::move(a), layer_row[op], Phase::backward));
+    for (Step& st : after) backward[op].push_back(std::move(st));
+  }
+
+  void lower_softmax(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    int rank = static_cast<int>(b.logical.size()) - 1;
+    int axis = static_cast<int>(attr(p, "axis").ints.at(0));
+    axis = (axis < 0 ? axis + rank : axis) + 1;
+    int in = reshaped(input_buffer(op, 0), b.logical, op, Phase::forward, forward);
+    const memory::desc md = buffers[in].md;
+    dnnl::softmax_forward::desc d(fwd_kind(), md, axis);
+    dnnl::softmax_forward::primitive_desc pd(d, pattr, eng);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    forward.push_back(step(pd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, b.out}}, layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    int target = grad_target(op, 0);
+    if (target < 0) return;
+    dnnl::softmax_backward::desc bd(md, md, axis);
+    dnnl::softmax_backward::primitive_desc bpd(bd, pattr, eng, pd);
+    std::vector<Step> after;
+    int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);
+    backward[op].push_back(step(bpd, {{DNNL_ARG_DST, b.out}, {DNNL_ARG_DIFF_DST, b.diff}, {DNNL_ARG_DIFF_SRC, dsrc}},
+                                layer_row[op], Phase::backward));
+    for (Step& st : after) backward[op].push_back(std::move(st));
+  }
+
+  void lower_concat(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    int rank = static_cast<int>(b.logical.size()) - 1;
+    int axis = static_cast<int>(attr(p, "axis").ints.at(0));
+    axis = (axis < 0 ? axis + rank : axis) + 1;
+    std::vector<int> ins;
+    std::vector<memory::desc> mds;
+    for (std::size_t i = 0; i < p.inputs.size(); ++i) {
+      int in = reshaped(input_buffer(op, static_cast<int>(i)), input_logical(op, static_cast<int>(i)), op,
+                        Phase::forward, forward);
+      ins.push_back(in);
+      mds.push_back(buffers[in].md);
+    }
+    dnnl::concat::primitive_desc pd(axis, mds, eng, pattr);
+    b.out = add_buffer(pd.dst_desc(), Kind::activations);
+    make_output_grad(op);
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, b.out}};
+    for (std::size_t i = 0; i < ins.size(); ++i) args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ins[i]});
+    forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
+    if (!opt.training) return;
+    // Backward: each input's gradient is its slice of the output's gradient.
+    const memory::desc& diff_md = buffers[b.diff].md;
+    int diff = b.diff;
+    std::vector<Step>& bwd = backward[op];
+    std::int64_t offset = 0;
+    for (std::size_t i = 0; i < ins.size(); ++i) {
+      const dims& in_dims = buffers[ins[i]].md.dims();
+      dims offsets(in_dims.size(), 0);
+      offsets[axis] = offset;
+      offset += in_dims[axis];
+      int target = grad_target(op, static_cast<int>(i));
+      if (target < 0) continue;
+      memory::desc slice;
+      try {
+        slice = diff_md.submemory_desc(in_dims, offsets);
+      } catch (const dnnl::error&) {
+        // A slice that cuts through a block: go through a plain copy of the gradient.
+        if (diff == b.diff) {
+          diff = add_buffer(plain(diff_md.dims()), Kind::gradients);
+          bwd.insert(bwd.begin(), reorder_step(b.diff, diff, reorder_row_of(op), Phase::backward));
+        }
+        slice = buffers[diff].md.submemory_desc(in_dims, offsets);
+      }
+      int view = alias(diff, slice);
+      std::vector<Step> after;
+      int dsrc = produce_into(target, buffers[target].md, op, Phase::backward, after);
+      dnnl::reorder::primitive_desc rpd(eng, slice, eng, buffers[dsrc].md, pattr);
+      bwd.push_back(step(rpd, {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, dsrc}}, layer_row[op], Phase::backward));
+      for (Step& st : after) bwd.push_back(std::move(st));
+    }
+  }
+
+  // a [N, ..., M, K] x b [N, ..., K, P] (b stored transposed with transpose_b).
+  void lower_matmul(int op) {
+    const PlanOp& p = *ops[op];
+    OpBuffers& b = t[op];
+    bool tb = attr(p, "transpose_b").flag;
+    int a = reshaped(input_buffer(op, 0), input_logical(op, 0), op, Phase::forward, forward);
+    int c = reshaped(input_buffer(op, 1), input_logical(op, 1), op, Phase::forward, forward);
+    a = converted(a, plain(buffers[a].md.dims()), op, Phase::forward, forward);
+    c = converted(c, plain(buffers[c].md.dims()), op, Phase::forward, forward);
+    memory::desc a_md = buffers[a].md, b_md = buffers[c].md;
+    if (tb) b_md = b_md.permute_axes(transpose_last(static_cast<int>(b_md.dims().size())));
+    b.out = add_buffer(plain(b.logical), Kind::activations);
+    memory::desc c_md = buffers[b.out].md;
+    dnnl::matmul::desc d(a_md, b_md, c_md);
+    dnnl::matmul::primitive_desc pd(d, pattr, eng);
+    make_output_grad(op);
+    int bview = alias(c, b_md);
+    forward.push_back(step(pd, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, bview}, {DNNL_ARG_DST, b.out}}, layer_row[op],
+                           Phase::forward));
+    if (!opt.training) return;
+    int rank = static_cast<int>(c_md.dims().size());
+    auto tr = transpose_last(rank);
+    std::vector<Step>& bwd = backward[op];
+    // dA = dC · Bᵀ, dB = Aᵀ · dC (with B as the forward saw it); broadcast batch dims are not reduced here.
+    for (int slot = 0; slot < 2; ++slot) {
+      int target = grad_target(op, slot);
+      if (target < 0) continue;
+      std::vector<Step> after;
+      int tgt = reshaped(target, input_logical(op, slot), op, Phase::backward, bwd);
+      memory::desc want = slot == 0 ? a_md : b_md;
+      int dst = produce_into(tgt, slot == 0 ? plain(a_md.dims()) : plain(buffers[c].md.dims()), op,
+                             Phase::backward, after);
+      int dst_view = slot == 1 && tb ? alias(dst, buffers[dst].md.permute_axes(tr)) : dst;
+      memory::desc lhs = slot == 0 ? c_md : a_md.permute_axes(tr);
+      memory::desc rhs = slot == 0 ? b_md.permute_axes(tr) : c_md;
+      dnnl::matmul::desc bd(lhs, rhs, buffers[dst_view].md);
+      dnnl::matmul::primitive_desc bpd(bd, pattr, eng);
+      int l = slot == 0 ? b.diff : alias(a, lhs);
+      int r = slot == 0 ? alias(c, rhs) : b.diff;
+      bwd.push_back(step(bpd, {{DNNL_ARG_SRC, l}, {DNNL_ARG_WEIGHTS, r}, {DNNL_ARG_DST, dst_view}}, layer_row[op],
+                         Phase::backward));
+      (void)want;
+      for (Step& st : after) bwd.push_back(std::move(st));
+    }
+  }
+
+  static std::vector<int> transpose_last(int rank) {
+    std::vector<int> perm(rank);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::swap(perm[rank - 1], perm[rank - 2]);
+    return perm;
+  }
+
+  bool lower(const compiler::Plan& plan, std::string& error) {
+    std::size_t n = plan.ops.size();
+    for (const PlanOp& p : plan.ops) ops.push_back(&p);
+    t.resize(n);
+    layer_row.assign(n, -1);
+    reorder_row.assign(n, -1);
+    sum_row.assign(n, -1);
+    consumers.resize(n);
+    edge_target.resize(n);
+    backward.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t s = 0; s < plan.ops[i].inputs.size(); ++s)
+        consumers[plan.ops[i].inputs[s]].push_back({static_cast<int>(i), static_cast<int>(s)});
+    for (std::size_t i = 0; i < n; ++i) {
+      const PlanOp& p = plan.ops[i];
+      t[i].logical = to_dims(opt.batch, p.output);
+      t[i].needs_grad = opt.training && (p.op != "input" || opt.input_gradients);
+      // A layer needs its output's gradient only when something before it learns or wants one.
+      if (t[i].needs_grad && p.op != "input") {
+        bool upstream = p.params > 0;
+        for (int in : p.inputs) upstream = upstream || t[in].needs_grad;
+        t[i].needs_grad = upstream;
+      }
+      layer_row[i] = static_cast<int>(rows.size());
+      rows.push_back({p.name, p.op, std::string(compiler::op_class_name(p.op_class)), static_cast<int>(i)});
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const PlanOp& p = plan.ops[i];
+      const std::string& o = p.op;
+      int op = static_cast<int>(i);
+      try {
+        if (o == "input") lower_input(op);
+        else if (p.def && p.def->view) lower_view(op);
+        else if (o == "dropout" && !opt.training) lower_view(op);
+        else if (o == "conv") lower_conv(op);
+        else if (o == "fc") lower_fc(op);
+        else if (o == "maxpool" || o == "avgpool" || o == "global_avgpool") lower_pool(op);
+        else if (o == "relu" || o == "sigmoid" || o == "tanh" || o == "gelu") lower_eltwise(op);
+        else if (o == "add" || o == "mul" || o == "dropout") lower_binary(op);
+        else if (o == "batchnorm") lower_batchnorm(op);
+        else if (o == "layernorm") lower_layernorm(op);
+        else if (o == "lrn") lower_lrn(op);
+        else if (o == "softmax") lower_softmax(op);
+        else if (o == "concat") lower_concat(op);
+        else if (o == "matmul") lower_matmul(op);
+        else {
+          error = fmt::format("layer '{}': the CPU runtime has no lowering for op '{}' yet (it runs conv, fc, "
+                              "matmul, pooling, relu/sigmoid/tanh/gelu, dropout, add, mul, batchnorm, layernorm, "
+                              "lrn, softmax, concat, flatten and reshape)", p.name, o);
+          return false;
+        }
+      } catch (const dnnl::error& e) {
+        error = fmt::format("layer '{}' ({}): oneDNN cannot build it: {}", p.name, o, e.what());
+        return false;
+      }
+    }
+    // Execution order: forward, backward in reverse, update.
+    for (Step& s : forward) steps.push_back(std::move(s));
+    for (std::size_t i = n; i-- > 0;)
+      for (Step& s : backward[i]) steps.push_back(std::move(s));
+    for (Step& s : update) steps.push_back(std::move(s));
+    forward.clear();
+    backward.clear();
+    update.clear();
+    for (const Buffer& b : buffers) {
+      if (b.alias >= 0) continue;
+      double bytes = static_cast<double>(b.md.get_size());
+      switch (b.kind) {
+        case Kind::activations: need.activations += bytes; break;
+        case Kind::gradients: need.gradients += bytes; break;
+        case Kind::weights: need.weights += bytes; break;
+        case Kind::workspace: need.workspace += bytes; break;
+      }
+    }
+    need.scratchpad = static_cast<double>(scratch_bytes);
+    return true;
+  }
+
+  // ---- allocation and execution -------------------------------------------
+
+  void fill(Buffer& b, std::uint64_t& seed) {
+    std::size_t bytes = b.md.get_size();
+    std::memset(b.data, 0, bytes);
+    if (b.fill == Fill::zero) return;
+    // Random values are generated in plain layout and reordered in, so that
+    // the padding of blocked formats stays zero.
+    dims d = b.md.dims();
+    std::vector<float> v(static_cast<std::size_t>(volume(d)));
+    for (float& x : v) {
+      double u = static_cast<double>(splitmix(seed) >> 11) * 0x1.0p-53;  // [0, 1)
+      switch (b.fill) {
+        case Fill::ones: x = 1; break;
+        case Fill::mask: x = u < b.rate ? 0.f : b.scale; break;
+        default: x = static_cast<float>((2 * u - 1) * b.scale); break;
+      }
+    }
+    memory src(plain(d), eng, v.data());
+    dnnl::reorder(src, b.mem).execute(strm, src, b.mem);
+    strm.wait();
+  }
+
+  void allocate(std::uint64_t seed) {
+    for (Buffer& b : buffers) {
+      if (b.alias >= 0) continue;
+      std::size_t bytes = std::max<std::size_t>(b.md.get_size(), 64);
+      b.data = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+      if (!b.data) throw std::bad_alloc();
+      b.mem = memory(b.md, eng, b.data);
+      fill(b, seed);
+    }
+    for (Buffer& b : buffers)
+      if (b.alias >= 0) b.mem = memory(b.md, eng, buffers[b.alias].data);
+    std::size_t sbytes = std::max<std::size_t>(scratch_bytes, 64);
+    scratch = std::aligned_alloc(64, (sbytes + 63) / 64 * 64);
+    if (!scratch) throw std::bad_alloc();
+    std::memset(scratch, 0, sbytes);
+    for (Step& s : steps) {
+      for (auto [arg, buf] : s.args) s.bound[arg] = buffers[buf].mem;
+      if (s.scratchpad.get_size() > 0) s.bound[DNNL_ARG_SCRATCHPAD] = memory(s.scratchpad, eng, scratch);
+    }
+  }
+
+  void execute(Step& s) {
+    try {
+      s.prim.execute(strm, s.bound);
+    } catch (const dnnl::error& e) {
+      if (std::getenv("DLC_DEBUG")) {
+        auto pd = s.prim.get_primitive_desc();
+        for (auto& [arg, mem] : s.bound) {
+          dnnl_memory_desc_t want = *dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+          fmt::print(stderr, "arg {}: size want {} have {} equal {}\n", arg, dnnl_memory_desc_get_size(&want),
+                     mem.get_desc().get_size(), dnnl::memory::desc(want) == mem.get_desc());
+        }
+        for (int arg = 1; arg < 300; ++arg) {
+          const dnnl_memory_desc_t* w = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+          if (w && dnnl_memory_desc_get_size(w) > 0 && !s.bound.count(arg)) fmt::print(stderr, "missing arg {}\n", arg);
+        }
+      }
+      throw std::runtime_error(fmt::format("oneDNN failed to run a {} step of '{}': {}",
+                                           s.phase == Phase::forward ? "forward" : s.phase == Phase::backward ? "backward" : "update",
+                                           rows[s.row].name, e.what()));
+    }
+  }
+
+  memory plain_copy(int buf) const {
+    const Buffer& b = buffers[buf];
+    memory out(plain(b.md.dims()), eng);
+    dnnl::reorder(b.mem, out).execute(const_cast<dnnl::stream&>(strm), const_cast<memory&>(b.mem), out);
+    const_cast<dnnl::stream&>(strm).wait();
+    return out;
+  }
+};
+
+}  // namespace dlc::runtime::cpu::lowering

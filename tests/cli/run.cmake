@@ -1,0 +1,39 @@
+# dlc run on the CPU (oneDNN). Timings are never asserted; these pin what
+# must hold on any machine: every op kind against the reference, the memory
+# check, the measured record's shape, and the errors.
+set(RUN_SPECS ${CMAKE_CURRENT_SOURCE_DIR}/cli/run)
+
+# Every op kind the runtime lowers, forward and backward, against the C++
+# reference implementations (tolerance 1e-4 relative to the largest value).
+dlc_cli_test(run-check-every-op-training 0 ARGS run ${RUN_SPECS}/every_op.dlc --experiment train --check
+             STDOUT "\n26 layer\\(s\\) of 20 op kind\\(s\\): 26 passed, 0 failed; largest error [0-9.]+e-[0-9]+ \\(tolerance 1e-04\\)\n$")
+dlc_cli_test(run-check-every-op-inference 0 ARGS run ${RUN_SPECS}/every_op.dlc --experiment infer --check
+             STDOUT "checked on.*\n26 layer\\(s\\) of 20 op kind\\(s\\): 26 passed, 0 failed")
+# The library's CNNs, layer by layer (GoogLeNet: LRN, ceil-mode pooling, inception concats).
+dlc_cli_test(run-check-googlenet 0 ARGS run ${RUN_SPECS}/models.dlc --experiment googlenet --check
+             STDOUT "\n143 layer\\(s\\) of 10 op kind\\(s\\): 143 passed, 0 failed")
+
+# The memory check, computed by hand in memory.dlc, refuses before allocating.
+dlc_cli_test(run-memory-over-limit 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 10MB
+             STDERR "^[^\n]*memory.dlc:12:12: error: the run needs 12.0 MB \\(activations 8.0 MB, gradients 0.0 kB, weights 4.0 MB, workspace 0.0 kB, scratchpad 0.0 kB\\), more than --max-memory 10MB \\(10.0 MB\\); nothing was allocated. Lower the batch \\(now 1000\\) or raise --max-memory\n")
+dlc_cli_test(run-memory-terabytes 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment huge
+             STDERR "error: the run needs [0-9.]+ GB \\(activations [0-9.]+ GB, .*\\), more than the memory available now \\([0-9.]+ GB\\); nothing was allocated")
+dlc_cli_test(run-memory-bad-limit 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 10
+             STDERR "^dlc: error: --max-memory 10: expected a size with a unit \\(8GB, 512MiB\\)\n$")
+# Under the limit it runs: the measured record names its layers as dlc simulate does.
+dlc_cli_test(run-json 0 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 13MB --warmup 1 --iters 2 --format json
+             STDOUT "\"source\": \"measured\".*\"name\": \"fc1\",\n      \"op\": \"fc\",.*\"class\": \"matmul\".*\"macs_forward\": 1000000.0.*\"device_model\"")
+dlc_cli_test(run-table 0 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --warmup 0 --iters 3 --threads 1 --format table
+             STDOUT "OneFc on this machine \\(oneDNN CPU\\) \\(Here\\): inference, fp32.*fc1 +fc .*measured: 3 timed iteration\\(s\\) after 0 warm-up, 1 thread\\(s\\), 1 primitives.*dlc's own time between primitives")
+
+# Errors, located at the experiment.
+dlc_cli_test(run-fp16 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment half
+             STDERR "errors.dlc:4:12: error: dlc run on the CPU runs fp32; experiment 'half' asks for fp16 \\(set precision = fp32\\)")
+dlc_cli_test(run-unsupported-op 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment bert
+             STDERR "errors.dlc:6:12: error: layer 'embedding1': the CPU runtime has no lowering for op 'embedding' yet")
+dlc_cli_test(run-several-experiments 1 ARGS run ${RUN_SPECS}/errors.dlc
+             STDERR "^dlc: error: .*errors.dlc declares 3 experiments \\(half, recurrent, bert\\); choose one with --experiment NAME\n$")
+dlc_cli_test(run-unknown-experiment 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment hlaf
+             STDERR "has no experiment 'hlaf'; did you mean 'half'\\?")
+dlc_cli_test(run-no-file 1 ARGS run STDERR "^dlc: error: run needs a .dlc file with an experiment \\(or --describe-device\\)\n$")
+dlc_cli_test(run-bad-iters 1 ARGS run ${RUN_SPECS}/errors.dlc --iters 0 STDERR "--iters")

@@ -1,0 +1,176 @@
+// dlc run FILE: an experiment as a real benchmark on this machine's CPU
+// (oneDNN), measured layer by layer; --check compares every layer against
+// the reference implementations instead; --describe-device writes a device
+// spec for this machine.
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include "compiler/checker.hpp"
+#include "compiler/plan.hpp"
+#include "compiler/result.hpp"
+#include "compiler/table.hpp"
+#include "runtime/cpu/check.hpp"
+#include "runtime/cpu/executor.hpp"
+#include "runtime/cpu/machine.hpp"
+#include "tools/dlc/commands.hpp"
+#include "tools/dlc/frontend.hpp"
+
+namespace dlc::tools {
+
+namespace {
+
+std::string bytes_text(double b) {
+  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+  if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
+  return fmt::format("{:.1f} kB", b / 1e3);
+}
+
+// The samples one device of the experiment's system runs per step: this
+// machine runs one device's share.
+std::int64_t device_batch(const compiler::Plan& plan) {
+  std::int64_t devices = plan.batch_per == "global" ? plan.system.devices()
+                         : plan.batch_per == "node" ? plan.system.devices_per_node
+                                                    : 1;
+  return std::max<std::int64_t>(1, plan.batch / std::max<std::int64_t>(1, devices));
+}
+
+int describe_device(const RunOptions& o) {
+  runtime::cpu::MachineInfo m = runtime::cpu::describe_machine(o.threads);
+  fmt::print(stderr, "{}", m.log);
+  return write_result(runtime::cpu::device_spec(m, "LocalCPU"), o.output);
+}
+
+}  // namespace
+
+int run_run(const RunOptions& o) {
+  runtime::cpu::set_threads(o.threads);
+  if (o.describe_device) return describe_device(o);
+  if (o.file.empty()) {
+    fmt::print(stderr, "dlc: error: run needs a .dlc file with an experiment (or --describe-device)\n");
+    return 1;
+  }
+  bool color = use_color(o.color);
+  lang::Diagnostics diags;
+  auto module = compiler::check(load_input(o.file, diags), diags);
+  if (report(diags, *module->program, color)) return 1;
+
+  std::vector<const compiler::CheckedDecl*> chosen;
+  std::vector<std::string> names;
+  for (const compiler::CheckedDecl& d : module->decls)
+    if (d.kind == lang::ast::DeclKind::experiment && module->program->is_root(d.decl->name.range.file)) {
+      names.push_back(d.name);
+      if (o.experiment.empty() || d.name == o.experiment) chosen.push_back(&d);
+    }
+  if (chosen.empty()) {
+    if (o.experiment.empty()) {
+      fmt::print(stderr, "dlc: error: {} declares no experiment to run\n", o.file);
+    } else {
+      std::string close = lang::closest_match(o.experiment, names);
+      fmt::print(stderr, "dlc: error: {} has no experiment '{}'{}\n", o.file, o.experiment,
+                 close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
+    }
+    return 1;
+  }
+  if (chosen.size() > 1) {
+    fmt::print(stderr, "dlc: error: {} declares {} experiments ({}); choose one with --experiment NAME\n", o.file,
+               chosen.size(), fmt::join(names, ", "));
+    return 1;
+  }
+  const compiler::CheckedDecl& experiment = *chosen.front();
+  compiler::Plan plan = compiler::lower(*module, experiment);
+  lang::Diagnostics problems;
+  auto fail = [&](std::string message) {
+    problems.error(experiment.decl->name.range, std::move(message));
+    report(problems, *module->program, color);
+    return 1;
+  };
+  if (plan.precision != "fp32")
+    return fail(fmt::format("dlc run on the CPU runs fp32; experiment '{}' asks for {} (set precision = fp32)",
+                            experiment.name, plan.precision));
+
+  runtime::cpu::BuildOptions build;
+  build.batch = device_batch(plan);
+  build.training = plan.phase == "training";
+  if (o.check) {
+    runtime::cpu::CheckReport rep;
+    std::string error;
+    if (!runtime::cpu::check_plan(plan, build.training, rep, error)) return fail(error);
+    std::string text = runtime::cpu::check_table(rep);
+    int written = write_result(text, o.output);
+    if (written != 0) return written;
+    if (!rep.passed()) {
+      fmt::print(stderr, "dlc: error: {} of {} layer(s) differ from the reference beyond the tolerance\n",
+                 rep.failures(), rep.layers.size());
+      return 1;
+    }
+    return 0;
+  }
+
+  std::string error;
+  auto exec = runtime::cpu::Executor::build(plan, build, error);
+  if (!exec) return fail(error);
+  // The memory check comes before any tensor is allocated.
+  const runtime::cpu::MemoryNeed& need = exec->memory();
+  double limit = runtime::cpu::available_memory();
+  std::string limit_name = "the memory available now";
+  if (!o.max_memory.empty()) {
+    auto q = lang::parse_quantity(o.max_memory);
+    if (!q || q->dim != lang::dims::bytes() || q->value <= 0) {
+      fmt::print(stderr, "dlc: error: --max-memory {}: expected a size with a unit (8GB, 512MiB)\n", o.max_memory);
+      return 1;
+    }
+    limit = q->value;
+    limit_name = fmt::format("--max-memory {}", o.max_memory);
+  }
+  if (limit > 0 && need.total() > limit)
+    return fail(fmt::format("the run needs {} (activations {}, gradients {}, weights {}, workspace {}, scratchpad {}), "
+                            "more than {} ({}); nothing was allocated. Lower the batch (now {}) or raise "
+                            "--max-memory",
+                            bytes_text(need.total()), bytes_text(need.activations), bytes_text(need.gradients),
+                            bytes_text(need.weights), bytes_text(need.workspace), bytes_text(need.scratchpad),
+                            limit_name, bytes_text(limit), build.batch));
+
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  bool tty = isatty(2);
+  exec->allocate(1);
+  bool shown = false;
+  int last_tenth = -1;
+  auto progress = [&](int done, int total) {
+    double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+    if (elapsed < 1 && done < total) return;
+    if (tty) {
+      fmt::print(stderr, "\rdlc run: {}: iteration {}/{} ({:.1f} s)", experiment.name, done, total, elapsed);
+      shown = true;
+    } else if (int tenth = done * 10 / total; tenth != last_tenth && elapsed >= 1) {
+      fmt::print(stderr, "dlc run: {}: iteration {}/{} ({:.1f} s)\n", experiment.name, done, total, elapsed);
+      last_tenth = tenth;
+    }
+  };
+  runtime::cpu::Measurement m = exec->measure(o.warmup, o.iters, progress);
+  if (shown) fmt::print(stderr, "\n");
+
+  compiler::Result r = runtime::cpu::measured_result(plan, build, m, need);
+  std::string format = o.format.empty() ? default_format(o.output) : o.format;
+  std::string text;
+  if (format == "json") {
+    text = compiler::result_json(r);
+  } else if (format == "csv") {
+    text = compiler::result_csv(r);
+  } else {
+    text = compiler::result_table(r);
+    text += fmt::format("measured: {} timed iteration(s) after {} warm-up, {} thread(s), {} primitives; iteration "
+                        "spread ±{:.1f}%\n",
+                        m.iterations, o.warmup, runtime::cpu::max_threads(), exec->primitive_count(),
+                        50 * m.iteration_spread);
+    text += fmt::format("dlc's own time between primitives: {} per iteration ({:.2f}% of it)\n",
+                        compiler::human_seconds(m.overhead_s),
+                        m.iteration_s > 0 ? 100 * m.overhead_s / m.iteration_s : 0.0);
+  }
+  return write_result(text, o.output);
+}
+
+}  // namespace dlc::tools
