@@ -83,7 +83,12 @@ const Schema& efficiency_schema() {
     std::vector<PropSpec> v;
     for (const char* c : {"conv", "matmul", "elementwise", "normalization", "pooling", "recurrent",
                           "attention", "data_movement", "embedding", "memory"})
-      v.push_back(positive(quantity(c, dims::number(), fmt::format("fraction of peak reached by {} ops", c), 0, 1)));
+      v.push_back(positive(quantity(c, dims::number(),
+                                    std::string_view(c) == "memory"
+                                        ? std::string("fraction of memory bandwidth reached in practice")
+                                        : fmt::format("fraction of peak (or, for memory-bound classes, of bandwidth) "
+                                                      "reached by {} ops", c),
+                                    0, 1)));
     return v;
   }()};
   return s;

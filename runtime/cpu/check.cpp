@@ -96,6 +96,13 @@ namespace {
 
 }  // namespace
 
+// check_sequence.cpp: the sequence ops (lstm, gru, attention, embedding,
+// position_embedding, select) against their references. Fills y and the
+// inputs' gradients dx like the other ops here; the checks of its weights'
+// gradients (several tensors each) it appends to `tensors` itself.
+bool check_sequence(const compiler::PlanOp& p, const Executor& exec, int me, bool training,
+                    const std::vector<reference::Tensor>& x, reference::Tensor& y, const reference::Tensor& dy,
+                    std::vector<reference::Tensor>& dx, std::vector<TensorCheck>& tensors, std::string& error);
 double check_error(const std::vector<float>& got, const reference::Tensor& want);
 
 namespace {
@@ -140,7 +147,9 @@ bool check_layer(const compiler::Plan& small, bool training, LayerCheck& lc, std
     bias = tensor(*exec, me, T::bias);
     dbias = ref::make(bias.dims);
   }
-  bool weight_grads = training && has_w;
+  bool sequence = k == "lstm" || k == "gru" || k == "attention" || k == "embedding" || k == "position_embedding" ||
+                  k == "select";
+  bool weight_grads = training && has_w && !sequence;  // check_sequence checks the sequence ops' weights itself
   Shape in_shape = small.ops[0].output;
 
   if (k == "conv" || k == "maxpool" || k == "avgpool" || k == "global_avgpool") {
@@ -242,6 +251,8 @@ bool check_layer(const compiler::Plan& small, bool training, LayerCheck& lc, std
     int axis = axis_of(p, p.output.size());
     ref::concat_forward(x, axis, y);
     if (training) ref::concat_backward(dy, axis, dx);
+  } else if (sequence) {
+    if (!check_sequence(p, *exec, me, training, x, y, dy, dx, lc.tensors, error)) return false;
   } else {
     error = fmt::format("layer '{}': no reference implementation for op '{}'", lc.name, k);
     return false;
@@ -253,7 +264,7 @@ bool check_layer(const compiler::Plan& small, bool training, LayerCheck& lc, std
       lc.tensors.push_back({me == 1 ? "input grad" : fmt::format("input {} grad", i),
                             check_error(exec->read(i, T::output_grad), dx[i])});
     if (weight_grads) lc.tensors.push_back({"weights grad", check_error(exec->read(me, T::weights_grad), dw)});
-    if (training && has_b && !exec->dims(me, T::bias_grad).empty())
+    if (weight_grads && has_b && !exec->dims(me, T::bias_grad).empty())
       lc.tensors.push_back({"bias grad", check_error(exec->read(me, T::bias_grad), dbias)});
   }
   return true;

@@ -1,7 +1,8 @@
 // The lowering of a Plan to oneDNN primitives (the inside of Executor, see
 // executor.hpp): buffers recorded as memory descriptors, steps as primitives
 // with their arguments, and one lower_<op> member per op kind. Internal to
-// runtime/cpu; executor.cpp lowers each op kind.
+// runtime/cpu; executor.cpp lowers the CNN and transformer ops,
+// lower_sequence.cpp the recurrent, attention and embedding ones.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <deque>
 #include <fmt/format.h>
+#include <functional>
 #include <numeric>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
@@ -28,7 +30,7 @@ constexpr float kEpsilon = 1e-5f;  // batch and layer normalisation
 
 enum class Phase { forward, backward, update };
 enum class Kind { activations, gradients, weights, workspace };
-enum class Fill { zero, random, weights, ones, mask };
+enum class Fill { zero, random, weights, ones, mask, indices };
 
 struct Buffer {
   memory::desc md;
@@ -41,8 +43,11 @@ struct Buffer {
   memory mem;
 };
 
+// A primitive with its arguments, or a host step: a C++ function for what
+// oneDNN 2.6 has no primitive for (an embedding's gather and scatter-add).
 struct Step {
   dnnl::primitive prim;
+  std::function<void()> host;
   std::vector<std::pair<int, int>> args;  // DNNL_ARG_* -> buffer
   memory::desc scratchpad;
   int row = -1;
@@ -105,8 +110,10 @@ DLC_PRIMITIVE(pooling_forward) DLC_PRIMITIVE(pooling_backward) DLC_PRIMITIVE(elt
 DLC_PRIMITIVE(eltwise_backward) DLC_PRIMITIVE(binary) DLC_PRIMITIVE(batch_normalization_forward)
 DLC_PRIMITIVE(batch_normalization_backward) DLC_PRIMITIVE(layer_normalization_forward) DLC_PRIMITIVE(layer_normalization_backward)
 DLC_PRIMITIVE(lrn_forward) DLC_PRIMITIVE(lrn_backward) DLC_PRIMITIVE(softmax_forward)
-DLC_PRIMITIVE(softmax_backward) DLC_PRIMITIVE(concat) DLC_PRIMITIVE(sum)
-DLC_PRIMITIVE(reorder) DLC_PRIMITIVE(matmul)
+DLC_PRIMITIVE(softmax_backward) DLC_PRIMITIVE(concat) DLC_PRIMITIVE(lstm_forward)
+DLC_PRIMITIVE(lstm_backward) DLC_PRIMITIVE(gru_forward) DLC_PRIMITIVE(gru_backward)
+DLC_PRIMITIVE(reduction) DLC_PRIMITIVE(sum) DLC_PRIMITIVE(reorder)
+DLC_PRIMITIVE(matmul)
 #undef DLC_PRIMITIVE
 
 inline double percentile(std::vector<double> v, double p) {
@@ -290,6 +297,12 @@ struct Lowering {
   void lower_input(int op) {
     OpBuffers& b = t[op];
     b.out = add_buffer(plain(b.logical), Kind::activations, Fill::random);
+    // Token ids for an embedding: whole numbers below its vocabulary.
+    for (auto [c, slot] : consumers[op])
+      if (ops[c]->op == "embedding" && slot == 0) {
+        buffers[b.out].fill = Fill::indices;
+        buffers[b.out].scale = static_cast<float>(attr(*ops[c], "vocab").ints.at(0));
+      }
     make_output_grad(op);
   }
 
@@ -863,6 +876,15 @@ struct Lowering {
     }
   }
 
+  // lower_sequence.cpp: lstm and gru (oneDNN RNN primitives, one per layer),
+  // attention (projections, matmul and softmax), embedding (host steps),
+  // position_embedding and select.
+  void lower_rnn(int op);
+  void lower_attention(int op);
+  void lower_embedding(int op);
+  void lower_gather(int op);
+  void lower_select(int op);
+
   static std::vector<int> transpose_last(int rank) {
     std::vector<int> perm(rank);
     std::iota(perm.begin(), perm.end(), 0);
@@ -915,10 +937,12 @@ struct Lowering {
         else if (o == "softmax") lower_softmax(op);
         else if (o == "concat") lower_concat(op);
         else if (o == "matmul") lower_matmul(op);
+        else if (o == "lstm" || o == "gru") lower_rnn(op);
+        else if (o == "attention") lower_attention(op);
+        else if (o == "embedding" || o == "position_embedding") lower_embedding(op);
+        else if (o == "select") lower_select(op);
         else {
-          error = fmt::format("layer '{}': the CPU runtime has no lowering for op '{}' yet (it runs conv, fc, "
-                              "matmul, pooling, relu/sigmoid/tanh/gelu, dropout, add, mul, batchnorm, layernorm, "
-                              "lrn, softmax, concat, flatten and reshape)", p.name, o);
+          error = fmt::format("layer '{}': the CPU runtime has no lowering for op '{}'", p.name, o);
           return false;
         }
       } catch (const dnnl::error& e) {
@@ -963,6 +987,7 @@ struct Lowering {
       switch (b.fill) {
         case Fill::ones: x = 1; break;
         case Fill::mask: x = u < b.rate ? 0.f : b.scale; break;
+        case Fill::indices: x = std::floor(static_cast<float>(u) * b.scale); break;  // in [0, vocab)
         default: x = static_cast<float>((2 * u - 1) * b.scale); break;
       }
     }
@@ -993,25 +1018,20 @@ struct Lowering {
   }
 
   void execute(Step& s) {
+    if (s.host) {
+      s.host();
+      return;
+    }
     try {
       s.prim.execute(strm, s.bound);
     } catch (const dnnl::error& e) {
-      if (std::getenv("DLC_DEBUG")) {
-        auto pd = s.prim.get_primitive_desc();
-        for (auto& [arg, mem] : s.bound) {
-          dnnl_memory_desc_t want = *dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
-          fmt::print(stderr, "arg {}: size want {} have {} equal {}\n", arg, dnnl_memory_desc_get_size(&want),
-                     mem.get_desc().get_size(), dnnl::memory::desc(want) == mem.get_desc());
-        }
-        for (int arg = 1; arg < 300; ++arg) {
-          const dnnl_memory_desc_t* w = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
-          if (w && dnnl_memory_desc_get_size(w) > 0 && !s.bound.count(arg)) fmt::print(stderr, "missing arg {}\n", arg);
-        }
-      }
-      throw std::runtime_error(fmt::format("oneDNN failed to run a {} step of '{}': {}",
-                                           s.phase == Phase::forward ? "forward" : s.phase == Phase::backward ? "backward" : "update",
+      throw std::runtime_error(fmt::format("oneDNN failed to run a {} step of '{}': {}", phase_name(s.phase),
                                            rows[s.row].name, e.what()));
     }
+  }
+
+  static const char* phase_name(Phase p) {
+    return p == Phase::forward ? "forward" : p == Phase::backward ? "backward" : "update";
   }
 
   memory plain_copy(int buf) const {

@@ -9,6 +9,14 @@ dlc_cli_test(run-check-every-op-training 0 ARGS run ${RUN_SPECS}/every_op.dlc --
              STDOUT "\n26 layer\\(s\\) of 20 op kind\\(s\\): 26 passed, 0 failed; largest error [0-9.]+e-[0-9]+ \\(tolerance 1e-04\\)\n$")
 dlc_cli_test(run-check-every-op-inference 0 ARGS run ${RUN_SPECS}/every_op.dlc --experiment infer --check
              STDOUT "checked on.*\n26 layer\\(s\\) of 20 op kind\\(s\\): 26 passed, 0 failed")
+# The sequence ops (embedding, position_embedding, attention causal or not,
+# lstm and gru with their variants, select), forward and backward.
+dlc_cli_test(run-check-sequence-training 0 ARGS run ${RUN_SPECS}/sequence.dlc --experiment train --check
+             STDOUT "\n12 layer\\(s\\) of 8 op kind\\(s\\): 12 passed, 0 failed; largest error [0-9.]+e-[0-9]+ \\(tolerance 1e-04\\)\n$")
+dlc_cli_test(run-check-sequence-inference 0 ARGS run ${RUN_SPECS}/sequence.dlc --experiment infer --check
+             STDOUT "checked on.*\n12 layer\\(s\\) of 8 op kind\\(s\\): 12 passed, 0 failed")
+dlc_cli_test(run-sequence-training 0 ARGS run ${RUN_SPECS}/sequence.dlc --experiment train --warmup 1 --iters 2 --format json
+             STDOUT "\"source\": \"measured\".*\"phase\": \"training\".*\"name\": \"lstm1\".*\"device_model\"")
 # The library's CNNs, layer by layer (GoogLeNet: LRN, ceil-mode pooling, inception concats).
 dlc_cli_test(run-check-googlenet 0 ARGS run ${RUN_SPECS}/models.dlc --experiment googlenet --check
              STDOUT "\n143 layer\\(s\\) of 10 op kind\\(s\\): 143 passed, 0 failed")
@@ -29,10 +37,8 @@ dlc_cli_test(run-table 0 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --w
 # Errors, located at the experiment.
 dlc_cli_test(run-fp16 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment half
              STDERR "errors.dlc:4:12: error: dlc run on the CPU runs fp32; experiment 'half' asks for fp16 \\(set precision = fp32\\)")
-dlc_cli_test(run-unsupported-op 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment bert
-             STDERR "errors.dlc:6:12: error: layer 'embedding1': the CPU runtime has no lowering for op 'embedding' yet")
 dlc_cli_test(run-several-experiments 1 ARGS run ${RUN_SPECS}/errors.dlc
-             STDERR "^dlc: error: .*errors.dlc declares 3 experiments \\(half, recurrent, bert\\); choose one with --experiment NAME\n$")
+             STDERR "^dlc: error: .*errors.dlc declares 2 experiments \\(half, recurrent\\); choose one with --experiment NAME\n$")
 dlc_cli_test(run-unknown-experiment 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment hlaf
              STDERR "has no experiment 'hlaf'; did you mean 'half'\\?")
 dlc_cli_test(run-no-file 1 ARGS run STDERR "^dlc: error: run needs a .dlc file with an experiment \\(or --describe-device\\)\n$")
