@@ -112,6 +112,8 @@ const Schema& device_schema() {
       positive(quantity("memory", dims::bytes(), "device memory capacity")),
       positive(quantity("memory_bandwidth", dims::bandwidth(), "device memory bandwidth")),
       group("efficiency", &efficiency_schema(), "fraction of peak reached per op class"),
+      group("efficiency_backward", &efficiency_schema(),
+            "the same for the backward pass (data and weight gradients); default: the forward's"),
       quantity("launch_overhead", dims::time(), "fixed cost per kernel or primitive"),
       positive(quantity("power", dims::power(), "board or socket power")),
       integer("cores", "cores or streaming multiprocessors"),

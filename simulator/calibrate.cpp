@@ -18,8 +18,6 @@ using compiler::OpClass;
 
 namespace {
 
-constexpr int kMaxRounds = 50;
-
 OpClass class_at(int i) { return static_cast<OpClass>(i); }
 
 std::optional<int> class_index(const std::string& name) {
@@ -32,182 +30,86 @@ std::optional<int> class_index(const std::string& name) {
 struct Sample {
   int cls = 0;
   bool memory_class = false;
-  double compute = 0, memory = 0;  // the two terms at efficiency 1, s
+  bool backward = false;
+  double compute = 0, memory = 0;  // the two terms at efficiency 1 and the nominal bandwidth, s
   double measured = 0;             // s
   std::size_t record = 0, layer = 0;
 };
 
-double predict(const RooflineParams& p, const Sample& s, bool* compute_bound = nullptr) {
-  double eff = p.efficiency[static_cast<std::size_t>(s.cls)];
-  double compute = s.compute / eff;
-  double memory = s.memory / (p.memory_efficiency * (s.memory_class ? eff : 1.0));
-  if (compute_bound) *compute_bound = compute >= memory;
+double predict(const RooflineParams& p, const Sample& s) {
+  double eff = (s.backward ? p.efficiency_backward : p.efficiency)[static_cast<std::size_t>(s.cls)];
+  double compute = s.compute > 0 ? s.compute / eff : 0;
+  double memory = s.memory / (p.bandwidth_scale * p.memory_efficiency * (s.memory_class ? eff : 1.0));
   return std::max(compute, memory) + p.launch_overhead;
 }
 
-// The weighted least-squares solution of A·x ≈ b (A n × k, row-major) by
-// Householder QR on unit-norm columns. Returns -1, or the first column that
-// is (numerically) a combination of the ones before it.
-int least_squares(std::vector<std::vector<double>> a, std::vector<double> b, std::size_t k, std::vector<double>& x) {
-  std::size_t n = b.size();
-  if (n < k) return static_cast<int>(n);
-  std::vector<double> scale(k, 0);
-  for (std::size_t j = 0; j < k; ++j) {
-    for (std::size_t i = 0; i < n; ++i) scale[j] += a[i][j] * a[i][j];
-    scale[j] = std::sqrt(scale[j]);
-    if (scale[j] == 0) return static_cast<int>(j);
-    for (std::size_t i = 0; i < n; ++i) a[i][j] /= scale[j];
+// The a minimising Σ |a·x_i − y_i| / y_i: the median of y_i / x_i weighted by x_i / y_i.
+double weighted_median(std::vector<std::pair<double, double>> ratio_weight) {
+  std::sort(ratio_weight.begin(), ratio_weight.end());
+  double total = 0;
+  for (const auto& [r, w] : ratio_weight) total += w;
+  double acc = 0;
+  for (const auto& [r, w] : ratio_weight) {
+    acc += w;
+    if (acc >= total / 2) return r;
   }
-  for (std::size_t j = 0; j < k; ++j) {
-    double norm = 0;
-    for (std::size_t i = j; i < n; ++i) norm += a[i][j] * a[i][j];
-    norm = std::sqrt(norm);
-    if (norm < 1e-10) return static_cast<int>(j);
-    double alpha = a[j][j] > 0 ? -norm : norm;
-    std::vector<double> v(n - j);
-    for (std::size_t i = j; i < n; ++i) v[i - j] = a[i][j];
-    v[0] -= alpha;
-    double vv = 0;
-    for (double e : v) vv += e * e;
-    auto reflect = [&](auto&& at) {
-      double dot = 0;
-      for (std::size_t i = j; i < n; ++i) dot += v[i - j] * at(i);
-      for (std::size_t i = j; i < n; ++i) at(i) -= 2 * dot / vv * v[i - j];
-    };
-    for (std::size_t l = j; l < k; ++l) reflect([&](std::size_t i) -> double& { return a[i][l]; });
-    reflect([&](std::size_t i) -> double& { return b[i]; });
-  }
-  x.assign(k, 0);
-  for (std::size_t j = k; j-- > 0;) {
-    double s = b[j];
-    for (std::size_t l = j + 1; l < k; ++l) s -= a[j][l] * x[l];
-    x[j] = s / a[j][j];
-  }
-  for (std::size_t j = 0; j < k; ++j) x[j] /= scale[j];
-  return -1;
+  return ratio_weight.empty() ? 0 : ratio_weight.back().first;
 }
 
-// The unknowns: x[c] (u[c] of a compute class, w[c] of a memory-bound one),
-// then m, then L.
-constexpr int kM = kOpClasses, kL = kOpClasses + 1, kUnknowns = kOpClasses + 2;
-using Unknowns = std::array<double, kUnknowns>;
-
-Unknowns to_unknowns(const RooflineParams& p) {
-  Unknowns x{};
-  x[kM] = 1 / p.memory_efficiency;
-  x[kL] = p.launch_overhead;
-  for (int c = 0; c < kOpClasses; ++c)
-    x[c] = (memory_bound_class(class_at(c)) ? x[kM] : 1.0) / p.efficiency[static_cast<std::size_t>(c)];
-  return x;
-}
-
-RooflineParams to_params(const Unknowns& x) {
-  RooflineParams p;
-  p.memory_efficiency = 1 / x[kM];
-  p.launch_overhead = x[kL];
-  for (int c = 0; c < kOpClasses; ++c)
-    p.efficiency[static_cast<std::size_t>(c)] = (memory_bound_class(class_at(c)) ? x[kM] : 1.0) / x[c];
-  return p;
-}
-
-struct Round {
-  Unknowns x{};
-  std::array<bool, kUnknowns> determined{}, clamped{};
-  std::array<double, kUnknowns> unclamped{};
-  bool memory_lowered = false;
+struct Fit {
+  RooflineParams params;
+  std::array<std::array<bool, 2>, kOpClasses> clamped{};
+  std::array<std::array<double, 2>, kOpClasses> unclamped{};
+  double mape = 0;
 };
 
-// One least-squares solve for a classification, with the clamps.
-Round solve(const std::vector<Sample>& samples, const std::vector<bool>& compute_bound, const Unknowns& current) {
-  Round r;
-  r.x = current;
-  std::array<bool, kUnknowns> used{};
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    const Sample& s = samples[i];
-    used[static_cast<std::size_t>(!s.memory_class && !compute_bound[i] ? kM : s.cls)] = true;
+// The fit for a given launch overhead.
+Fit fit_with(const std::vector<Sample>& samples, const std::vector<std::pair<double, double>>& updates,
+             const RooflineParams& defaults, double launch) {
+  Fit f;
+  f.params = defaults;
+  f.params.launch_overhead = launch;
+  // Per class and pass: the factor of its bounding term.
+  std::array<std::array<std::vector<std::pair<double, double>>, 2>, kOpClasses> ratios;
+  for (const Sample& s : samples) {
+    double x = s.memory_class ? s.memory : s.compute;
+    double y = s.measured - launch;
+    if (x <= 0 || y <= 0) continue;
+    ratios[static_cast<std::size_t>(s.cls)][s.backward].push_back({y / x, x / y});
   }
-  used[kL] = true;
-  std::array<std::optional<double>, kUnknowns> fixed;
-  for (int j = 0; j < kUnknowns; ++j)
-    if (!used[static_cast<std::size_t>(j)]) fixed[static_cast<std::size_t>(j)] = current[static_cast<std::size_t>(j)];
-  for (int attempt = 0; attempt <= kUnknowns; ++attempt) {
-    std::vector<int> free;
-    for (int j = 0; j < kUnknowns; ++j)
-      if (!fixed[static_cast<std::size_t>(j)]) free.push_back(j);
-    std::vector<int> column(kUnknowns, -1);
-    for (std::size_t f = 0; f < free.size(); ++f) column[static_cast<std::size_t>(free[f])] = static_cast<int>(f);
-    std::vector<std::vector<double>> a;
-    std::vector<double> b;
-    for (std::size_t i = 0; i < samples.size(); ++i) {
-      const Sample& s = samples[i];
-      std::array<double, kUnknowns> row{};
-      if (compute_bound[i])
-        row[static_cast<std::size_t>(s.cls)] = s.memory_class ? s.compute / current[kM] : s.compute;
-      else
-        row[static_cast<std::size_t>(s.memory_class ? s.cls : kM)] = s.memory;
-      row[kL] = 1;
-      std::vector<double> free_row(free.size());
-      double rhs = s.measured;
-      for (int j = 0; j < kUnknowns; ++j) {
-        std::size_t u = static_cast<std::size_t>(j);
-        if (fixed[u])
-          rhs -= row[u] * *fixed[u];
-        else
-          free_row[static_cast<std::size_t>(column[u])] = row[u] / s.measured;
+  // Memory-bound classes: fractions of the nominal bandwidth; the largest sets the base.
+  std::array<std::array<double, 2>, kOpClasses> fraction{};
+  double largest = 0;
+  for (int c = 0; c < kOpClasses; ++c)
+    for (int pass = 0; pass < 2; ++pass)
+      if (memory_bound_class(class_at(c)) && !ratios[c][pass].empty()) {
+        fraction[c][pass] = 1 / weighted_median(ratios[c][pass]);
+        largest = std::max(largest, fraction[c][pass]);
       }
-      a.push_back(std::move(free_row));
-      b.push_back(rhs / s.measured);
-    }
-    std::vector<double> x;
-    int deficient = free.empty() ? -1 : least_squares(a, b, free.size(), x);
-    if (deficient >= 0) {  // not determined by the samples: keep the current value
-      std::size_t u = static_cast<std::size_t>(free[static_cast<std::size_t>(deficient)]);
-      fixed[u] = current[u];
-      used[u] = false;
-      continue;
-    }
-    for (std::size_t f = 0; f < free.size(); ++f) r.x[static_cast<std::size_t>(free[f])] = x[f];
-    for (int j = 0; j < kUnknowns; ++j)
-      if (fixed[static_cast<std::size_t>(j)]) r.x[static_cast<std::size_t>(j)] = *fixed[static_cast<std::size_t>(j)];
-    // Clamps: efficiencies into (0, 1], L ≥ 0. A clamped unknown is fixed at its bound, the rest solved again.
-    bool again = false;
-    auto clamp = [&](int j, double bound) {
-      std::size_t u = static_cast<std::size_t>(j);
-      r.clamped[u] = true;
-      r.unclamped[u] = r.x[u];
-      fixed[u] = bound;
-      again = true;
-    };
-    for (int c = 0; c < kOpClasses; ++c)
-      if (!memory_bound_class(class_at(c)) && !fixed[static_cast<std::size_t>(c)] &&
-          r.x[static_cast<std::size_t>(c)] < 1)
-        clamp(c, 1);
-    if (!fixed[kM] && r.x[kM] < 1) clamp(kM, 1);
-    if (!fixed[kL] && r.x[kL] < 0) clamp(kL, 0);
-    if (again) continue;
-    // A memory-bound class faster than the memory efficiency allows: with m
-    // undetermined, lower m (raise the memory efficiency) to it, else clamp.
-    double fastest = r.x[kM];
-    for (int c = 0; c < kOpClasses; ++c)
-      if (memory_bound_class(class_at(c)) && used[static_cast<std::size_t>(c)])
-        fastest = std::min(fastest, r.x[static_cast<std::size_t>(c)]);
-    if (!used[kM] && fastest < r.x[kM]) {
-      r.x[kM] = std::max(1.0, fastest);
-      r.memory_lowered = true;
-    }
-    for (int c = 0; c < kOpClasses; ++c) {
-      std::size_t u = static_cast<std::size_t>(c);
-      if (memory_bound_class(class_at(c)) && !fixed[u] && r.x[u] < r.x[kM]) {
-        r.unclamped[u] = r.x[kM] / r.x[u];  // as an efficiency
-        r.clamped[u] = true;
-        fixed[u] = r.x[kM];
-        again = true;
+  // The memory efficiency: what the SGD updates (pure streams over the
+  // weights) reach, else the default; raised to the largest class fraction so
+  // that every class efficiency stays in (0, 1], above 1 into the bandwidth.
+  double base = defaults.memory_efficiency;
+  if (!updates.empty()) base = 1 / weighted_median(updates);
+  base = std::max(base, largest);
+  f.params.bandwidth_scale = std::max(1.0, base);
+  f.params.memory_efficiency = std::min(1.0, base);
+  for (int c = 0; c < kOpClasses; ++c) {
+    for (int pass = 0; pass < 2; ++pass) {
+      auto& eff = pass ? f.params.efficiency_backward : f.params.efficiency;
+      if (ratios[c][pass].empty()) {
+        if (pass) eff[c] = f.params.efficiency[c];  // nothing measured: the forward's
+        continue;
       }
+      double e = memory_bound_class(class_at(c)) ? fraction[c][pass] / base : 1 / weighted_median(ratios[c][pass]);
+      f.unclamped[c][pass] = e;
+      f.clamped[c][pass] = e > 1;
+      eff[c] = std::min(e, 1.0);
     }
-    if (!again) break;
   }
-  r.determined = used;
-  return r;
+  for (const Sample& s : samples) f.mape += std::fabs(predict(f.params, s) - s.measured) / s.measured;
+  f.mape /= static_cast<double>(std::max<std::size_t>(samples.size(), 1));
+  return f;
 }
 
 double mean(double sum, std::size_t n) { return n ? sum / static_cast<double>(n) : 0; }
@@ -216,7 +118,9 @@ double mean(double sum, std::size_t n) { return n ? sum / static_cast<double>(n)
 
 RooflineParams default_roofline(const std::string& kind) {
   RooflineParams p;
-  for (int c = 0; c < kOpClasses; ++c) p.efficiency[static_cast<std::size_t>(c)] = default_efficiency(class_at(c));
+  for (int c = 0; c < kOpClasses; ++c)
+    p.efficiency[static_cast<std::size_t>(c)] = p.efficiency_backward[static_cast<std::size_t>(c)] =
+        default_efficiency(class_at(c));
   p.memory_efficiency = kDefaultMemoryEfficiency;
   p.launch_overhead = default_launch_overhead(kind);
   return p;
@@ -266,6 +170,10 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
   out.before = default_roofline(out.device.kind);
 
   std::vector<Sample> samples;
+  // The SGD updates of conv and fc weights: 12 B per parameter (read w and g,
+  // write w) at the memory bandwidth; (measured / time at the nominal
+  // bandwidth, weight) pairs for the memory efficiency's median.
+  std::vector<std::pair<double, double>> updates;
   for (std::size_t ri = 0; ri < records.size(); ++ri) {
     const compiler::Result& r = records[ri];
     double batch = static_cast<double>(r.batch);
@@ -274,13 +182,17 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
       std::optional<int> cls = class_index(l.op_class);
       if (!l.work || !cls) continue;
       const compiler::LayerResult::Work& w = *l.work;
-      auto add = [&](double macs, double bytes, double weight_reads, double measured) {
-        Sample s{*cls, memory_bound_class(class_at(*cls)), 2 * macs * batch / out.device.peak,
+      auto add = [&](double macs, double bytes, double weight_reads, double measured, bool backward) {
+        Sample s{*cls, memory_bound_class(class_at(*cls)), backward, 2 * macs * batch / out.device.peak,
                  (bytes * batch + weight_reads * w.weight_bytes) / out.device.memory_bandwidth, measured, ri, li};
         if (measured > 0 && (s.compute > 0 || s.memory > 0)) samples.push_back(s);
       };
-      add(w.macs_forward, w.bytes_forward, 1, l.forward_s);
-      if (r.phase == "training") add(w.macs_backward, w.bytes_backward, 2, l.backward_s);
+      add(w.macs_forward, w.bytes_forward, 1, l.forward_s, false);
+      if (l.update_s > 0 && w.weight_bytes > 0 && !memory_bound_class(class_at(*cls))) {
+        double nominal = 3 * w.weight_bytes / out.device.memory_bandwidth;
+        updates.push_back({l.update_s / nominal, nominal / l.update_s});
+      }
+      if (r.phase == "training") add(w.macs_backward, w.bytes_backward, 2, l.backward_s, true);
     }
   }
   if (samples.empty()) {
@@ -288,38 +200,21 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
     return false;
   }
 
-  // Alternate classification and solve until the classification stops changing.
-  Unknowns x = to_unknowns(out.before);
-  auto classify = [&](const Unknowns& u) {
-    RooflineParams p = to_params(u);
-    std::vector<bool> bound(samples.size());
-    for (std::size_t i = 0; i < samples.size(); ++i) {
-      bool compute = false;
-      predict(p, samples[i], &compute);
-      bound[i] = compute;
-    }
-    return bound;
-  };
-  std::vector<bool> bound = classify(x);
-  Round round;
-  for (out.iterations = 1; out.iterations <= kMaxRounds; ++out.iterations) {
-    round = solve(samples, bound, x);
-    std::vector<bool> next = classify(round.x);
-    bool same_m = std::fabs(round.x[kM] - x[kM]) <= 1e-12 * x[kM];
-    x = round.x;
-    bool done = next == bound && same_m;
-    bound = std::move(next);
-    if (done) {
-      out.converged = true;
-      break;
-    }
+  // The launch overhead: the value of a grid up to half the shortest sample
+  // with the least MAPE once the classes are fitted to it.
+  double shortest = samples.front().measured;
+  for (const Sample& s : samples) shortest = std::min(shortest, s.measured);
+  Fit best = fit_with(samples, updates, out.before, 0);
+  for (double l : {0.2e-6, 0.5e-6, 1e-6, 2e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6}) {
+    if (l > shortest / 2) break;
+    Fit f = fit_with(samples, updates, out.before, l);
+    if (f.mape < best.mape) best = f;
   }
-  out.iterations = std::min(out.iterations, kMaxRounds);
-  out.after = to_params(x);
+  out.after = best.params;
 
-  // What the fit says, per class and overall.
-  std::array<std::size_t, kOpClasses> count{}, determining{};
-  std::array<double, kOpClasses> before_sum{}, after_sum{};
+  // What the fit says, per class and pass, and overall.
+  std::array<std::array<std::size_t, 2>, kOpClasses> count{};
+  std::array<std::array<double, 2>, kOpClasses> before_sum{}, after_sum{};
   std::map<std::pair<std::size_t, std::size_t>, std::array<double, 3>> layers;  // measured, before, after
   out.records.resize(records.size());
   for (std::size_t ri = 0; ri < records.size(); ++ri) {
@@ -333,15 +228,11 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
     for (const compiler::LayerResult& l : r.layers) f.step_before += l.update_s;
     f.step_after = f.step_before;
   }
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    const Sample& s = samples[i];
-    std::size_t c = static_cast<std::size_t>(s.cls);
+  for (const Sample& s : samples) {
     double before = predict(out.before, s), after = predict(out.after, s);
-    ++count[c];
-    if (s.memory_class || bound[i]) ++determining[c];
-    if (!s.memory_class && !bound[i]) ++out.memory_samples;
-    before_sum[c] += std::fabs(before - s.measured) / s.measured;
-    after_sum[c] += std::fabs(after - s.measured) / s.measured;
+    ++count[s.cls][s.backward];
+    before_sum[s.cls][s.backward] += std::fabs(before - s.measured) / s.measured;
+    after_sum[s.cls][s.backward] += std::fabs(after - s.measured) / s.measured;
     out.sample_mape_before += std::fabs(before - s.measured) / s.measured;
     out.sample_mape_after += std::fabs(after - s.measured) / s.measured;
     auto& layer = layers[{s.record, s.layer}];
@@ -363,54 +254,28 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
   out.layers = layers.size();
   out.layer_mape_before = mean(out.layer_mape_before, layers.size());
   out.layer_mape_after = mean(out.layer_mape_after, layers.size());
-
-  for (int ci = 0; ci < kOpClasses; ++ci) {
-    std::size_t c = static_cast<std::size_t>(ci);
-    if (!count[c]) {
-      out.after.efficiency[c] = out.before.efficiency[c];
-      continue;
+  for (int c = 0; c < kOpClasses; ++c)
+    for (int pass = 0; pass < 2; ++pass) {
+      if (!count[c][pass]) continue;
+      ClassFit f;
+      f.op_class = class_at(c);
+      f.backward = pass;
+      f.samples = count[c][pass];
+      f.before = (pass ? out.before.efficiency_backward : out.before.efficiency)[c];
+      f.after = (pass ? out.after.efficiency_backward : out.after.efficiency)[c];
+      f.clamped = best.clamped[c][pass];
+      f.mape_before = mean(before_sum[c][pass], count[c][pass]);
+      f.mape_after = mean(after_sum[c][pass], count[c][pass]);
+      if (f.clamped)
+        out.notes.push_back(fmt::format("{} {}: efficiency {:.3g} clamped to 1 (faster than the device's peak allows)",
+                                        compiler::op_class_name(f.op_class), pass ? "backward" : "forward",
+                                        best.unclamped[c][pass]));
+      out.classes.push_back(f);
     }
-    ClassFit f;
-    f.op_class = class_at(ci);
-    f.samples = count[c];
-    f.determining = determining[c];
-    f.before = out.before.efficiency[c];
-    f.after = out.after.efficiency[c];
-    f.fitted = round.determined[c];
-    f.clamped = round.clamped[c];
-    f.mape_before = mean(before_sum[c], count[c]);
-    f.mape_after = mean(after_sum[c], count[c]);
-    std::string name(compiler::op_class_name(f.op_class));
-    if (f.clamped) {
-      double raw = memory_bound_class(f.op_class) ? round.unclamped[c] : 1 / round.unclamped[c];
-      out.notes.push_back(raw > 0 ? fmt::format("{}: efficiency {:.3g} clamped to 1 (faster than the device model "
-                                                "allows)", name, raw)
-                                  : fmt::format("{}: efficiency clamped to 1 (the fit leaves its compute no time)",
-                                                name));
-    } else if (!f.fitted) {
-      out.notes.push_back(fmt::format("{}: no compute-bound sample; its efficiency keeps the default {:.3g}", name,
-                                      f.before));
-    }
-    out.classes.push_back(f);
-  }
-  out.memory_fitted = round.determined[kM];
-  out.memory_clamped = round.clamped[kM];
-  out.launch_fitted = round.determined[kL];
-  out.launch_clamped = round.clamped[kL];
-  if (out.memory_clamped)
-    out.notes.push_back(fmt::format("memory efficiency {:.3g} clamped to 1", 1 / round.unclamped[kM]));
-  if (round.memory_lowered)
-    out.notes.push_back(fmt::format("memory efficiency raised to {:.3g}, what the memory-bound classes reach "
-                                    "(no memory-bound conv or matmul sample determines it)",
-                                    out.after.memory_efficiency));
-  if (out.launch_clamped)
-    out.notes.push_back(fmt::format("launch overhead {:.3g} s clamped to 0", round.unclamped[kL]));
-  if (!out.launch_fitted)
-    out.notes.push_back("the samples do not determine the launch overhead: it keeps the default");
-  if (!out.converged)
-    out.notes.push_back(fmt::format("the compute/memory classification still changed after {} rounds: the fit is "
-                                    "the last round's",
-                                    kMaxRounds));
+  if (out.after.bandwidth_scale > 1)
+    out.notes.push_back(fmt::format("the memory-bound layers move data {:.3g}x faster than the device model's memory "
+                                    "bandwidth (caches): the spec's bandwidth is the effective one",
+                                    out.after.bandwidth_scale));
   return true;
 }
 
@@ -446,24 +311,23 @@ std::string calibration_table(const Calibration& c) {
   t.column("fitted", A::right);
   t.column("MAPE before", A::right);
   t.column("MAPE after", A::right);
-  // The fitted value, marked where a clamp fired or nothing determined it.
-  auto fitted = [](std::string value, bool clamped, bool determined) {
-    return value + (clamped ? " (clamped)" : !determined ? " (default)" : "");
-  };
   for (const ClassFit& f : c.classes)
-    t.row({fmt::format("efficiency.{}", compiler::op_class_name(f.op_class)), std::to_string(f.samples),
-           fmt::format("{:.3f}", f.before), fitted(fmt::format("{:.3f}", f.after), f.clamped, f.fitted),
-           percent(f.mape_before), percent(f.mape_after)});
-  t.row({"efficiency.memory", std::to_string(c.memory_samples), fmt::format("{:.3f}", c.before.memory_efficiency),
-         fitted(fmt::format("{:.3f}", c.after.memory_efficiency), c.memory_clamped, c.memory_fitted), "-", "-"});
+    t.row({fmt::format("efficiency{}.{}", f.backward ? "_backward" : "", compiler::op_class_name(f.op_class)),
+           std::to_string(f.samples), fmt::format("{:.3f}", f.before),
+           fmt::format("{:.3f}{}", f.after, f.clamped ? " (clamped)" : ""), percent(f.mape_before),
+           percent(f.mape_after)});
+  t.row({"efficiency.memory", std::to_string(c.samples), fmt::format("{:.3f}", c.before.memory_efficiency),
+         fmt::format("{:.3f}", c.after.memory_efficiency), "-", "-"});
+  t.row({"memory_bandwidth", std::to_string(c.samples), quantity_text(c.device.memory_bandwidth, "B/s", 4),
+         quantity_text(c.device.memory_bandwidth * c.after.bandwidth_scale, "B/s", 4), "-", "-"});
   t.row({"launch_overhead", std::to_string(c.samples), compiler::human_seconds(c.before.launch_overhead),
-         fitted(compiler::human_seconds(c.after.launch_overhead), c.launch_clamped, c.launch_fitted), "-", "-"});
+         compiler::human_seconds(c.after.launch_overhead), "-", "-"});
   std::string out = fmt::format("{} ({}, {}: peak {}, memory bandwidth {}): {} samples from {} record(s)\n\n",
                                 c.device.name, c.device.kind, c.precision, quantity_text(c.device.peak, "FLOP/s"),
                                 quantity_text(c.device.memory_bandwidth, "B/s"), c.samples, c.records.size());
   out += t.render();
-  out += fmt::format("\nper-sample MAPE {} before, {} after ({} forward and backward times, {} rounds)\n",
-                     percent(c.sample_mape_before), percent(c.sample_mape_after), c.samples, c.iterations);
+  out += fmt::format("\nper-sample MAPE {} before, {} after ({} forward and backward times)\n",
+                     percent(c.sample_mape_before), percent(c.sample_mape_after), c.samples);
   out += fmt::format("per-layer MAPE {} before, {} after ({} layers, forward + backward)\n",
                      percent(c.layer_mape_before), percent(c.layer_mape_after), c.layers);
   for (const RecordFit& r : c.records)
@@ -479,10 +343,9 @@ std::string calibration_json(const Calibration& c) {
   using json = nlohmann::ordered_json;
   json classes = json::array();
   for (const ClassFit& f : c.classes)
-    classes.push_back({{"class", compiler::op_class_name(f.op_class)}, {"samples", f.samples},
-                       {"determining_samples", f.determining}, {"default", f.before}, {"efficiency", f.after},
-                       {"fitted", f.fitted}, {"clamped", f.clamped}, {"mape_before", f.mape_before},
-                       {"mape_after", f.mape_after}});
+    classes.push_back({{"class", compiler::op_class_name(f.op_class)}, {"pass", f.backward ? "backward" : "forward"},
+                       {"samples", f.samples}, {"default", f.before}, {"efficiency", f.after},
+                       {"clamped", f.clamped}, {"mape_before", f.mape_before}, {"mape_after", f.mape_after}});
   json records = json::array();
   for (const RecordFit& r : c.records)
     records.push_back({{"model", r.model}, {"experiment", r.experiment}, {"phase", r.phase}, {"batch", r.batch},
@@ -495,11 +358,10 @@ std::string calibration_json(const Calibration& c) {
                                 {"memory_bandwidth", c.device.memory_bandwidth}}},
               {"precision", c.precision},
               {"classes", classes},
-              {"memory_efficiency", {{"samples", c.memory_samples}, {"default", c.before.memory_efficiency},
-                                     {"value", c.after.memory_efficiency}, {"fitted", c.memory_fitted},
-                                     {"clamped", c.memory_clamped}}},
-              {"launch_overhead_s", {{"default", c.before.launch_overhead}, {"value", c.after.launch_overhead},
-                                     {"fitted", c.launch_fitted}, {"clamped", c.launch_clamped}}},
+              {"memory_efficiency", {{"default", c.before.memory_efficiency}, {"value", c.after.memory_efficiency}}},
+              {"memory_bandwidth", {{"default", c.device.memory_bandwidth},
+                                    {"value", c.device.memory_bandwidth * c.after.bandwidth_scale}}},
+              {"launch_overhead_s", {{"default", c.before.launch_overhead}, {"value", c.after.launch_overhead}}},
               {"samples", c.samples},
               {"layers", c.layers},
               {"sample_mape_before", c.sample_mape_before},
@@ -507,8 +369,6 @@ std::string calibration_json(const Calibration& c) {
               {"layer_mape_before", c.layer_mape_before},
               {"layer_mape_after", c.layer_mape_after},
               {"records", records},
-              {"rounds", c.iterations},
-              {"converged", c.converged},
               {"notes", c.notes}}
              .dump(2) +
          "\n";

@@ -1,28 +1,31 @@
 // Calibration (dlc calibrate): fits the roofline's per-op-class efficiencies,
-// launch overhead and, where the data determine it, memory efficiency
-// (simulator/roofline.hpp) to the per-layer times of measured runs.
+// forward and backward, the effective memory bandwidth and the launch
+// overhead (simulator/roofline.hpp) to the per-layer times of measured runs.
 //
 // Each forward and each backward time of a layer with work is one sample i,
 // with C_i = 2·MACs·B / peak and M_i = (bytes·B + k·weight bytes) / bandwidth
 // (k = 1 forward, 2 backward; B the record's batch): the times at efficiency 1.
-// The model is
-//   t_i = max(C_i · u[c], M_i · w[c]) + L
-// with u[c] = 1/efficiency[c]; w[c] = m = 1/memory efficiency for the compute
-// classes (conv, matmul, recurrent, attention) and w[c] = m·u[c] for the
-// memory-bound ones. It minimises Σ ((pred_i − t_i) / t_i)², the relative
-// residuals (the target is MAPE), in the unknowns u[c] of the compute classes,
-// w[c] of the memory-bound classes, m and L. The max() makes it piecewise
-// linear, so it alternates: (a) classify each sample as compute- or
-// memory-bound under the current parameters; (b) solve the weighted linear
-// least-squares problem for that classification (Householder QR), until the
-// classification stops changing (at most 50 rounds). An unknown no sample
-// determines keeps its default: the efficiency of a class with no
-// compute-bound sample, m without memory-bound samples of a compute class
-// (then m may be lowered, never below 1, so that the memory-bound classes stay
-// at most 1), L when the samples cannot tell it from the rest. Efficiencies
-// are clamped into (0, 1] and L to ≥ 0 (the clamped unknown is fixed at its
-// bound and the others solved again); the fit says when a clamp fired.
-// Update times are not fitted: they are taken as measured.
+// The roofline predicts t_i = max(C_i / e, M_i / (m·e_mem)) + L. A sample of
+// a compute class (conv, matmul, recurrent, attention) fits its class's
+// compute efficiency, one of a memory-bound class its bandwidth efficiency:
+// per class and pass (forward, backward), the factor a minimising the mean
+// absolute relative error Σ |a·x_i + L − t_i| / t_i, which is the weighted
+// median of (t_i − L) / x_i with weights x_i / t_i (x_i = C_i or M_i). A
+// median, not a mean: a few layers far off (a first convolution of three
+// channels, say) do not drag the class.
+//
+// The memory efficiency m is what the SGD updates of conv and fc weights
+// reach (12 B per parameter, the simulator's update model; the same weighted
+// median), else the default. The memory-bound classes' fractions f of the
+// nominal bandwidth can exceed it, and on CPUs even 1, where tensors that fit
+// in the caches move faster than DRAM: m is raised to the largest f, and what
+// exceeds 1 goes into an effective bandwidth (the nominal one times it); each
+// class's efficiency is its f over that, in (0, 1]. Compute efficiencies above 1 are clamped (the fit says so). The
+// launch overhead L is chosen among a grid of values (0 to half the shortest
+// sample) as the one with the least MAPE over all samples. Classes and passes
+// without samples keep the simulator's defaults (backward: the forward's).
+// The steps reported add the measured update times to the predicted forward
+// and backward ones.
 #pragma once
 
 #include <array>
@@ -38,10 +41,12 @@ namespace dlc::simulator {
 
 inline constexpr int kOpClasses = 10;  // compiler::OpClass values
 
-// The roofline parameters calibration fits (peak and bandwidth are given).
+// The roofline parameters calibration fits (peak is given).
 struct RooflineParams {
-  std::array<double, kOpClasses> efficiency{};  // per op class
+  std::array<double, kOpClasses> efficiency{};           // per op class, forward
+  std::array<double, kOpClasses> efficiency_backward{};  // per op class, backward
   double memory_efficiency = 0;
+  double bandwidth_scale = 1;  // effective memory bandwidth over the device model's
   double launch_overhead = 0;  // s
 };
 
@@ -50,12 +55,11 @@ RooflineParams default_roofline(const std::string& kind);
 
 struct ClassFit {
   compiler::OpClass op_class = compiler::OpClass::input;
-  std::size_t samples = 0;        // forward and backward times of the class
-  std::size_t determining = 0;    // of them, those that determine its efficiency under the fit
+  bool backward = false;
+  std::size_t samples = 0;
   double before = 0, after = 0;   // efficiency: the default, the fitted one
-  bool fitted = false;            // false: nothing determined it, it keeps the default
   bool clamped = false;
-  double mape_before = 0, mape_after = 0;  // over the class's samples
+  double mape_before = 0, mape_after = 0;  // over the class's samples of this pass
 };
 
 struct RecordFit {
@@ -70,16 +74,11 @@ struct Calibration {
   compiler::DeviceModel device;
   std::string precision;
   RooflineParams before, after;
-  std::vector<ClassFit> classes;  // the classes with samples, in OpClass order
+  std::vector<ClassFit> classes;  // the classes and passes with samples, in OpClass order, forward first
   std::vector<RecordFit> records;
-  bool memory_fitted = false, memory_clamped = false;
-  std::size_t memory_samples = 0;  // memory-bound samples of compute classes (they determine m)
-  bool launch_fitted = false, launch_clamped = false;
   std::size_t samples = 0, layers = 0;
   double sample_mape_before = 0, sample_mape_after = 0;  // forward and backward times separately
   double layer_mape_before = 0, layer_mape_after = 0;    // forward + backward per layer
-  int iterations = 0;
-  bool converged = false;
   std::vector<std::string> notes;  // clamps and other things a reader should know
 };
 

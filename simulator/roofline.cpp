@@ -78,10 +78,12 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   double overhead = d.launch_overhead ? *d.launch_overhead : default_launch_overhead(d.kind);
   out.launch_overhead = params.add("device.launch_overhead", overhead, lang::dims::time());
   out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0), lang::dims::time());
+  Cost software_efficiency[10];
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
     Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c)));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
+    software_efficiency[static_cast<int>(c)] = software;
     out.class_efficiency[static_cast<int>(c)] = device * software;
     out.class_rate[static_cast<int>(c)] = out.peak * out.class_efficiency[static_cast<int>(c)];
   }
@@ -89,6 +91,20 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   constrain("device.peak", {0, 1e300, true, false});
   constrain("device.memory_bandwidth", {0, 1e300, true, false});
   constrain("device.efficiency.memory", {0, 1, true, false});
+  // The backward pass's efficiency, per class where the device gives one.
+  Cost backward_efficiency[10];
+  for (OpClass c : kClasses) {
+    std::string name(compiler::op_class_name(c));
+    int i = static_cast<int>(c);
+    auto given = d.efficiency_backward.find(name);
+    if (given == d.efficiency_backward.end()) {
+      backward_efficiency[i] = out.class_efficiency[i];
+      continue;
+    }
+    Cost device = params.add("device.efficiency_backward." + name, given->second);
+    constrain(("device.efficiency_backward." + name).c_str(), {0, 1, true, false});
+    backward_efficiency[i] = device * software_efficiency[i];
+  }
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
     constrain(("device.efficiency." + name).c_str(), {0, 1, true, false});
@@ -98,6 +114,8 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   for (OpClass c : kClasses) {
     int i = static_cast<int>(c);
     out.class_bandwidth[i] = memory_bound_class(c) ? out.bandwidth * out.class_efficiency[i] : out.bandwidth;
+    out.class_rate_backward[i] = out.peak * backward_efficiency[i];
+    out.class_bandwidth_backward[i] = memory_bound_class(c) ? out.bandwidth * backward_efficiency[i] : out.bandwidth;
   }
   out.fixed = out.launch_overhead + out.software_overhead;
   return true;
@@ -113,9 +131,10 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
   t.forward_memory = (Cost(static_cast<double>(op.bytes_forward)) * batch + static_cast<double>(op.weight_bytes)) / bandwidth;
   t.forward = max(t.forward_compute, t.forward_memory) + fixed;
-  t.backward_compute = Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / rate;
-  t.backward_memory =
-      (Cost(static_cast<double>(op.bytes_backward)) * batch + 2.0 * static_cast<double>(op.weight_bytes)) / bandwidth;
+  int c = static_cast<int>(op.op_class);
+  t.backward_compute = Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / d.class_rate_backward[c];
+  t.backward_memory = (Cost(static_cast<double>(op.bytes_backward)) * batch + 2.0 * static_cast<double>(op.weight_bytes)) /
+                      d.class_bandwidth_backward[c];
   t.backward = max(t.backward_compute, t.backward_memory) + fixed;
   return t;
 }

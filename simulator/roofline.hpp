@@ -36,7 +36,10 @@ struct DeviceCosts {
   // Shared by every op (built once, so a model of 500 layers stays small):
   Cost class_rate[10];       // peak x efficiency, per op class
   Cost bandwidth;            // memory bandwidth x memory efficiency
-  Cost class_bandwidth[10];  // bandwidth, x efficiency for the memory-bound classes
+  Cost class_bandwidth[10];
+  // The backward pass's (efficiency_backward, where the device gives it; else the forward's).
+  Cost class_rate_backward[10];
+  Cost class_bandwidth_backward[10];  // bandwidth, x efficiency for the memory-bound classes
   Cost fixed;           // launch + software overhead
 };
 

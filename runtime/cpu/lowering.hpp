@@ -520,12 +520,13 @@ struct Lowering {
     dims k = w.kernel, s = w.stride, pl = w.pad_l, pr = w.pad_r;
     int in = reshaped(input_buffer(op, 0), in_dims, op, Phase::forward, forward);
     const memory::desc& src_md = buffers[in].md;
-    // Global pooling writes a plain [N, C, 1, 1], seen as [N, C].
-    memory::desc dst_md = p.op == "global_avgpool" ? plain(out_dims) : any(out_dims);
+    // Global pooling writes [N, C, 1, 1] in the format it likes; fc takes that
+    // as it is, other consumers see it as [N, C] through a reorder.
+    memory::desc dst_md = any(out_dims);
     dnnl::pooling_forward::desc d(fwd_kind(), algo, src_md, dst_md, s, k, pl, pr);
     dnnl::pooling_forward::primitive_desc pd(d, pattr, eng);
     int dst = add_buffer(pd.dst_desc(), Kind::activations);
-    b.out = p.op == "global_avgpool" ? alias(dst, plain(b.logical)) : dst;
+    b.out = dst;
     make_output_grad(op);
     std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, dst}};
     int ws = -1;
@@ -541,8 +542,7 @@ struct Lowering {
     dnnl::pooling_backward::primitive_desc bpd(bd, pattr, eng, pd);
     std::vector<Step>& bwd = backward[op];
     std::vector<Step> after;
-    int diff = p.op == "global_avgpool" ? alias(b.diff, plain(out_dims)) : b.diff;
-    diff = converted(diff, bpd.diff_dst_desc(), op, Phase::backward, bwd);
+    int diff = converted(b.diff, bpd.diff_dst_desc(), op, Phase::backward, bwd);
     int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);
     std::vector<std::pair<int, int>> a{{DNNL_ARG_DIFF_DST, diff}, {DNNL_ARG_DIFF_SRC, dsrc}};
     if (ws >= 0) a.push_back({DNNL_ARG_WORKSPACE, ws});

@@ -3,6 +3,7 @@
 // prints the fit, and writes a device spec that an experiment can import.
 #include <cctype>
 #include <filesystem>
+#include <algorithm>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -64,7 +65,8 @@ std::string device_spec(const simulator::Calibration& c, const std::string& name
     out += fmt::format("//   {}: {} ({}), {}, batch {}: {} samples\n", files[i], r.model, r.experiment, r.phase,
                        r.batch, r.samples);
   }
-  out += fmt::format("// {} samples (forward and backward times) of {} layers, least squares on relative errors.\n",
+  out += fmt::format("// {} samples (forward and backward times) of {} layers; per class and pass the factor with the\n"
+                     "// least mean relative error (docs/simulate.md, Calibration).\n",
                      c.samples, c.layers);
   out += fmt::format("// MAPE per sample {} with the simulator's defaults, {} fitted; per layer {}, {}.\n",
                      percent(c.sample_mape_before), percent(c.sample_mape_after), percent(c.layer_mape_before),
@@ -74,12 +76,20 @@ std::string device_spec(const simulator::Calibration& c, const std::string& name
   out += fmt::format("device {} {{\n", name);
   out += fmt::format("  kind = {}\n", c.device.kind);
   out += fmt::format("  peak {{ {} = {} }}\n", peak_key, simulator::quantity_text(c.device.peak, "FLOP/s"));
-  out += fmt::format("  memory_bandwidth = {}\n", simulator::quantity_text(c.device.memory_bandwidth, "B/s"));
+  out += fmt::format("  memory_bandwidth = {}\n",
+                     simulator::quantity_text(c.device.memory_bandwidth * c.after.bandwidth_scale, "B/s", 5));
   out += "  efficiency {\n";
   for (const simulator::ClassFit& f : c.classes)
-    out += fmt::format("    {} = {:.5g}\n", compiler::op_class_name(f.op_class), f.after);
+    if (!f.backward) out += fmt::format("    {} = {:.5g}\n", compiler::op_class_name(f.op_class), f.after);
   out += fmt::format("    memory = {:.5g}\n", c.after.memory_efficiency);
   out += "  }\n";
+  bool backward = std::any_of(c.classes.begin(), c.classes.end(), [](const auto& f) { return f.backward; });
+  if (backward) {
+    out += "  efficiency_backward {\n";
+    for (const simulator::ClassFit& f : c.classes)
+      if (f.backward) out += fmt::format("    {} = {:.5g}\n", compiler::op_class_name(f.op_class), f.after);
+    out += "  }\n";
+  }
   out += fmt::format("  launch_overhead = {}\n", simulator::quantity_text(c.after.launch_overhead, "s", 5));
   out += "}\n";
   return out;
