@@ -262,9 +262,7 @@ Projection project(Lowering& L, int op, const char* name, int src, int dst, bool
     if (L.opt.training) {
       pr.dbias = L.add_buffer(bias_md, Kind::gradients);
       b.named.push_back({fmt::format("{}.bias grad", name), pr.dbias});
-      dnnl::sum::primitive_desc upd(bias_md, {1.f, -L.opt.learning_rate}, {bias_md, bias_md}, L.eng, L.pattr);
-      L.update.push_back(L.step(upd, {{DNNL_ARG_DST, pr.bias}, {DNNL_ARG_MULTIPLE_SRC, pr.bias},
-                                      {DNNL_ARG_MULTIPLE_SRC + 1, pr.dbias}}, L.layer_row[op], Phase::update));
+      L.sgd(op, pr.bias, pr.dbias, bias_md);
     }
   }
   L.forward.push_back(L.step(*pr.pd, std::move(args), L.layer_row[op], Phase::forward));

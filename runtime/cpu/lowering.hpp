@@ -268,18 +268,41 @@ struct Lowering {
     bool is_output = consumers[op].empty();
     b.diff = add_buffer(md, Kind::gradients, is_output ? Fill::random : Fill::zero);
     edge_target[op].assign(consumers[op].size(), b.diff);
-    if (consumers[op].size() < 2) return;
-    std::vector<int> srcs{b.diff};
+    if (consumers[op].size() > 1) add_grad_sum(op, md);
+  }
+
+  // An output read by several layers: the first writes its gradient, each
+  // other one a temporary, and a sum adds them up before the op's backward.
+  void add_grad_sum(int op, const memory::desc& md) {
+    int diff = t[op].diff;
+    std::vector<int> srcs{diff};
     for (std::size_t e = 1; e < consumers[op].size(); ++e) {
       edge_target[op][e] = add_buffer(md, Kind::gradients);
       srcs.push_back(edge_target[op][e]);
     }
     std::vector<memory::desc> mds(srcs.size(), md);
     dnnl::sum::primitive_desc pd(md, std::vector<float>(srcs.size(), 1.f), mds, eng, pattr);
-    std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, b.diff}};
+    std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, diff}};
     for (std::size_t i = 0; i < srcs.size(); ++i) args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i]});
     int row = row_of(sum_row, op, "grad_sum", "sum");
     backward[op].insert(backward[op].begin(), step(pd, std::move(args), row, Phase::backward));
+  }
+
+  // The SGD step of one weight: w = w - lr * dw (a sum with scales 1 and -lr).
+  void sgd(int op, int w, int dw, const memory::desc& md) {
+    dnnl::sum::primitive_desc pd(md, {1.f, -opt.learning_rate}, {md, md}, eng, pattr);
+    update.push_back(step(pd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, dw}},
+                          layer_row[op], Phase::update));
+  }
+
+  // A bias: its buffer (the forward's argument), gradient and SGD step.
+  void make_bias(int op, const memory::desc& md, std::vector<std::pair<int, int>>& args) {
+    OpBuffers& b = t[op];
+    b.bias = add_buffer(md, Kind::weights, Fill::weights, 0.1f);
+    args.push_back({DNNL_ARG_BIAS, b.bias});
+    if (!opt.training) return;
+    b.dbias = add_buffer(md, Kind::gradients);
+    sgd(op, b.bias, b.dbias, md);
   }
 
   // Weights: a buffer in the primitive's format, its gradient, and the SGD step.
@@ -289,9 +312,7 @@ struct Lowering {
     dw = add_buffer(grad_md, Kind::gradients);
     int grad = dw;
     if (!(grad_md == md)) grad = converted(dw, md, op, Phase::update, update);
-    dnnl::sum::primitive_desc pd(md, {1.f, -opt.learning_rate}, {md, md}, eng, pattr);
-    update.push_back(step(pd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, grad}},
-                          layer_row[op], Phase::update));
+    sgd(op, w, grad, md);
   }
 
   void lower_input(int op) {
@@ -345,21 +366,7 @@ struct Lowering {
       for (Step& s : after) backward[op].push_back(std::move(s));
     }
     edge_target[op].assign(consumers[op].size(), b.diff);
-    if (consumers[op].size() > 1) {
-      // Several consumers of a view: sum their gradients like any other output.
-      std::vector<int> srcs{b.diff};
-      for (std::size_t e = 1; e < consumers[op].size(); ++e) {
-        edge_target[op][e] = add_buffer(out_md, Kind::gradients);
-        srcs.push_back(edge_target[op][e]);
-      }
-      std::vector<memory::desc> mds(srcs.size(), out_md);
-      dnnl::sum::primitive_desc pd(out_md, std::vector<float>(srcs.size(), 1.f), mds, eng, pattr);
-      std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, b.diff}};
-      for (std::size_t i = 0; i < srcs.size(); ++i)
-        args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i]});
-      backward[op].insert(backward[op].begin(),
-                          step(pd, std::move(args), row_of(sum_row, op, "grad_sum", "sum"), Phase::backward));
-    }
+    if (consumers[op].size() > 1) add_grad_sum(op, out_md);  // several consumers of a view
   }
 
   void lower_conv(int op) {
@@ -393,16 +400,7 @@ struct Lowering {
     }
     make_weights(op, pd.weights_desc(), dw_md, fan_in, b.weights, b.dweights);
     std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, b.weights}, {DNNL_ARG_DST, b.out}};
-    if (has_bias) {
-      b.bias = add_buffer(bias_md, Kind::weights, Fill::weights, 0.1f);
-      args.push_back({DNNL_ARG_BIAS, b.bias});
-      if (opt.training) {
-        b.dbias = add_buffer(bias_md, Kind::gradients);
-        dnnl::sum::primitive_desc upd(bias_md, {1.f, -opt.learning_rate}, {bias_md, bias_md}, eng, pattr);
-        update.push_back(step(upd, {{DNNL_ARG_DST, b.bias}, {DNNL_ARG_MULTIPLE_SRC, b.bias},
-                                    {DNNL_ARG_MULTIPLE_SRC + 1, b.dbias}}, layer_row[op], Phase::update));
-      }
-    }
+    if (has_bias) make_bias(op, bias_md, args);
     forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
     if (!opt.training) return;
 
@@ -469,16 +467,7 @@ struct Lowering {
     }
     make_weights(op, pd.weights_desc(), dw_md, fan_in, b.weights, b.dweights);
     std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, b.weights}, {DNNL_ARG_DST, dst}};
-    if (has_bias) {
-      b.bias = add_buffer(bias_md, Kind::weights, Fill::weights, 0.1f);
-      args.push_back({DNNL_ARG_BIAS, b.bias});
-      if (opt.training) {
-        b.dbias = add_buffer(bias_md, Kind::gradients);
-        dnnl::sum::primitive_desc upd(bias_md, {1.f, -opt.learning_rate}, {bias_md, bias_md}, eng, pattr);
-        update.push_back(step(upd, {{DNNL_ARG_DST, b.bias}, {DNNL_ARG_MULTIPLE_SRC, b.bias},
-                                    {DNNL_ARG_MULTIPLE_SRC + 1, b.dbias}}, layer_row[op], Phase::update));
-      }
-    }
+    if (has_bias) make_bias(op, bias_md, args);
     forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
     if (!opt.training) return;
 
@@ -668,10 +657,8 @@ struct Lowering {
       a.push_back({DNNL_ARG_SHIFT, b.bias});
       a.push_back({DNNL_ARG_DIFF_SCALE, b.dweights});
       a.push_back({DNNL_ARG_DIFF_SHIFT, b.dbias});
-      dnnl::sum::primitive_desc upd(c_md, {1.f, -opt.learning_rate}, {c_md, c_md}, eng, pattr);
-      for (auto [w, dw] : {std::pair{b.weights, b.dweights}, std::pair{b.bias, b.dbias}})
-        update.push_back(step(upd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, dw}},
-                              layer_row[op], Phase::update));
+      sgd(op, b.weights, b.dweights, c_md);
+      sgd(op, b.bias, b.dbias, c_md);
     }
     bwd.push_back(step(bpd, std::move(a), layer_row[op], Phase::backward));
     for (Step& st : after) bwd.push_back(std::move(st));
@@ -713,10 +700,8 @@ struct Lowering {
                                       {DNNL_ARG_DIFF_SHIFT, b.dbias}},
                                 layer_row[op], Phase::backward));
     for (Step& st : after) backward[op].push_back(std::move(st));
-    dnnl::sum::primitive_desc upd(c_md, {1.f, -opt.learning_rate}, {c_md, c_md}, eng, pattr);
-    for (auto [w, dw] : {std::pair{b.weights, b.dweights}, std::pair{b.bias, b.dbias}})
-      update.push_back(step(upd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, dw}},
-                            layer_row[op], Phase::update));
+    sgd(op, b.weights, b.dweights, c_md);
+    sgd(op, b.bias, b.dbias, c_md);
   }
 
   void lower_lrn(int op) {
