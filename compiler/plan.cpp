@@ -99,6 +99,23 @@ PlanSystem system(const CheckedModule& m, const CheckedDecl& d) {
 
 }  // namespace
 
+namespace {
+
+// Elements a layer reads through its windows, per sample: kernel elements
+// per output for max and average pooling, `size` per input for LRN; `in`
+// for everything else.
+std::int64_t window_reads(const Layer& l, std::int64_t in, std::int64_t out) {
+  if (!l.def || (l.op != "maxpool" && l.op != "avgpool" && l.op != "lrn")) return in;
+  const std::vector<std::int64_t>& v = l.args.attrs.at(l.def->param_index(l.op == "lrn" ? "size" : "kernel")).ints;
+  if (l.op == "lrn") return v.at(0) * in;
+  std::size_t rank = l.output.shape.size() - 1;
+  std::int64_t window = 1;
+  for (std::size_t i = 0; i < rank; ++i) window *= v.size() == 1 ? v[0] : v.at(i);
+  return window * out;
+}
+
+}  // namespace
+
 Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   Plan p;
   p.experiment = e.name;
@@ -152,6 +169,16 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     bool no_work = l.op_class == OpClass::input || (def && def->view);
     op.bytes_forward = no_work ? 0 : (in + out) * b;
     op.bytes_backward = no_work ? 0 : (2 * in + out) * b;
+    // Windows that overlap read their inputs more than once: a pooling
+    // layer's reads are its windows (kernel elements per output), an LRN's its
+    // channel windows (size per input).
+    if (std::int64_t reads = window_reads(l, in, out); reads != in) {
+      op.bytes_forward = (reads + out) * b;
+      op.bytes_backward = (in + reads + out) * b;
+    }
+    // Batch normalisation in training computes the batch's mean and variance
+    // first: two more passes over its input (inference uses the running ones).
+    if (l.op == "batchnorm" && p.phase == "training") op.bytes_forward = (3 * in + out) * b;
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
     op.input_elements = in;

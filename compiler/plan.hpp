@@ -11,6 +11,10 @@
 //   backward  (2 · Σ inputs + output) · b per sample (read the output's
 //             gradient and the inputs, write the inputs' gradients), plus
 //             2 · W · b per step (read the weights, write their gradients).
+// Windows that overlap read their inputs again: pooling reads kernel
+// elements per output, LRN `size` per input (instead of Σ inputs, forward and
+// backward); batch normalisation in training reads its input three times
+// forward (mean, variance, normalise).
 #pragma once
 
 #include <cstdint>

@@ -57,6 +57,24 @@ int write_result(const std::string& text, const std::string& path) {
   }
   namespace fs = std::filesystem;
   fs::path target(path);
+  std::error_code status_error;
+  fs::file_status status = fs::status(target, status_error);
+  if (fs::is_directory(status)) {
+    fmt::print(stderr, "dlc: error: cannot write '{}': is a directory\n", path);
+    return 1;
+  }
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    // A device or a pipe (/dev/null, /dev/stdout, a FIFO): written in place;
+    // renaming a file over it would replace it.
+    std::ofstream out(target, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) {
+      fmt::print(stderr, "dlc: error: cannot write '{}': {}\n", path, std::strerror(errno));
+      return 1;
+    }
+    return 0;
+  }
   fs::path tmp = target;
   tmp += fmt::format(".tmp{}", ::getpid());
   {

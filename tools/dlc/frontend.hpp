@@ -27,7 +27,8 @@ bool report(lang::Diagnostics& diags, const compiler::Program& program, bool col
 std::string default_format(const std::string& output = "");
 
 // Writes a result to stdout, or to `path` through a temporary file renamed
-// into place, so an existing file is never left half-written. Returns the
+// into place, so an existing file is never left half-written; a device or a
+// pipe (/dev/null, a FIFO) is written in place. Returns the
 // exit code: 0, or 1 with a message when the file cannot be written.
 int write_result(const std::string& text, const std::string& path);
 
