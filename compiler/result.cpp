@@ -1,5 +1,6 @@
 #include "compiler/result.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -147,9 +148,14 @@ std::string result_table(const Result& r) {
   t.column("backward", A::right);
   t.column("update", A::right);
   t.column("bound");
+  // Measured records: how much each layer's time varied over the iterations.
+  bool spread = std::any_of(r.layers.begin(), r.layers.end(), [](const LayerResult& l) { return l.spread; });
+  if (spread) t.column("spread", A::right);
   for (const LayerResult& l : r.layers) {
     if (l.forward_s == 0 && l.backward_s == 0 && l.update_s == 0) continue;  // inputs, reshapes
-    t.row({l.name, l.op, seconds(l.forward_s), seconds(l.backward_s), seconds(l.update_s), l.bound});
+    std::vector<std::string> row{l.name, l.op, seconds(l.forward_s), seconds(l.backward_s), seconds(l.update_s), l.bound};
+    if (spread) row.push_back(l.spread ? fmt::format("{:.0f}%", 100 * *l.spread) : "");
+    t.row(row);
   }
   std::string out = fmt::format("{} on {} ({}): {}, {}, global batch {}\n\n", r.model, r.system, r.device, r.phase,
                                 r.precision, r.batch);

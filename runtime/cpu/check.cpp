@@ -266,6 +266,14 @@ bool check_layer(const compiler::Plan& small, bool training, LayerCheck& lc, std
     if (weight_grads) lc.tensors.push_back({"weights grad", check_error(exec->read(me, T::weights_grad), dw)});
     if (weight_grads && has_b && !exec->dims(me, T::bias_grad).empty())
       lc.tensors.push_back({"bias grad", check_error(exec->read(me, T::bias_grad), dbias)});
+    // The SGD step, from the weights and the gradients dlc computed.
+    if (has_w && !exec->dims(me, T::weights_grad).empty()) {
+      ref::Tensor grad{w.dims, exec->read(me, T::weights_grad)};
+      ref::Tensor updated = w;
+      ref::sgd_update(updated, grad, o.learning_rate);
+      exec->run_update();
+      lc.tensors.push_back({"weights after SGD", check_error(exec->read(me, T::weights), updated)});
+    }
   }
   return true;
 }

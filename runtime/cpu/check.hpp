@@ -5,7 +5,8 @@
 // features at 8, spatial sizes at 12, sequence lengths at 6), the batch is
 // 2, and the layer is re-inferred with its own attributes; it then runs
 // forward and, for training experiments, backward (data and weight
-// gradients) with random inputs, weights and output gradients.
+// gradients) and the SGD step of its weights, with random inputs, weights
+// and output gradients.
 //
 // The error of a tensor is max |dlc − reference| / max(1, max |reference|);
 // a layer passes when every tensor is within 1e-4 (float arithmetic with

@@ -35,6 +35,12 @@ void Executor::run_once() {
   impl_->strm.wait();
 }
 
+void Executor::run_update() {
+  for (Step& s : impl_->steps)
+    if (s.phase == Phase::update) impl_->execute(s);
+  impl_->strm.wait();
+}
+
 Measurement Executor::measure(int warmup, int iters, const std::function<void(int, int)>& progress) {
   using clock = std::chrono::steady_clock;
   Impl& m = *impl_;

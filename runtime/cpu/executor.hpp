@@ -87,6 +87,7 @@ class Executor {
   // --check: one iteration without the update, and access to the tensors in
   // plain row-major layout ([N, C, H, W], [N, F], ...).
   void run_once();
+  void run_update();  // the SGD steps alone
   enum class Tensor { output, output_grad, weights, bias, weights_grad, bias_grad, mean, variance, mask };
   // The dims of a tensor of an op ({} when the op has none).
   std::vector<std::int64_t> dims(int op, Tensor t) const;
