@@ -43,3 +43,6 @@ dlc_cli_test(run-unknown-experiment 1 ARGS run ${RUN_SPECS}/errors.dlc --experim
              STDERR "has no experiment 'hlaf'; did you mean 'half'\\?")
 dlc_cli_test(run-no-file 1 ARGS run STDERR "^dlc: error: run needs a .dlc file with an experiment \\(or --describe-device\\)\n$")
 dlc_cli_test(run-bad-iters 1 ARGS run ${RUN_SPECS}/errors.dlc --iters 0 STDERR "--iters")
+dlc_cli_test(run-one-device-share 0 ARGS run ${RUN_SPECS}/models.dlc --experiment textcnn_node --iters 1 --warmup 0 --format csv
+             STDERR "^dlc run: textcnn_node: this machine runs one device's share \\(batch 8\\) of the 8 devices of 'Apollo6500'; the exchange between them is not run\n$"
+             STDOUT "^name,op,forward_s,backward_s,update_s,bound\n")

@@ -94,6 +94,10 @@ int run_run(const RunOptions& o) {
   runtime::cpu::BuildOptions build;
   build.batch = device_batch(plan);
   build.training = plan.phase == "training";
+  if (plan.system.devices() > 1)
+    fmt::print(stderr, "dlc run: {}: this machine runs one device's share (batch {}) of the {} devices of '{}'; "
+                       "the exchange between them is not run\n",
+               experiment.name, build.batch, plan.system.devices(), plan.system.name);
   if (o.check) {
     runtime::cpu::CheckReport rep;
     std::string error;
