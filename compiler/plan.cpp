@@ -52,6 +52,7 @@ PlanDevice device(const CheckedDecl& d) {
     else if (p.key.starts_with("peak.")) out.peak[p.key.substr(5)] = p.value.number;
     else if (p.key.starts_with("efficiency.")) out.efficiency[p.key.substr(11)] = p.value.number;
     else if (p.key.starts_with("efficiency_backward.")) out.efficiency_backward[p.key.substr(20)] = p.value.number;
+    else if (p.key.starts_with("efficiency_inference.")) out.efficiency_inference[p.key.substr(21)] = p.value.number;
   }
   out.memory = number(d, "memory");
   out.memory_bandwidth = number(d, "memory_bandwidth");

@@ -60,7 +60,8 @@ struct PlanDevice {
   double memory = 0;                      // B (0: not given)
   double memory_bandwidth = 0;            // B/s (0: not given)
   std::map<std::string, double> efficiency;           // per op class, as given
-  std::map<std::string, double> efficiency_backward;  // the backward pass's, where given
+  std::map<std::string, double> efficiency_backward;   // the backward pass's, where given
+  std::map<std::string, double> efficiency_inference;  // the forward pass's in inference, where given
   std::optional<double> launch_overhead;  // s
   double power = 0;                       // W (0: not given)
 };

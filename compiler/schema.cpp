@@ -114,6 +114,8 @@ const Schema& device_schema() {
       group("efficiency", &efficiency_schema(), "fraction of peak reached per op class"),
       group("efficiency_backward", &efficiency_schema(),
             "the same for the backward pass (data and weight gradients); default: the forward's"),
+      group("efficiency_inference", &efficiency_schema(),
+            "the forward pass's in inference experiments (no state kept for a backward); default: efficiency"),
       quantity("launch_overhead", dims::time(), "fixed cost per kernel or primitive"),
       positive(quantity("power", dims::power(), "board or socket power")),
       integer("cores", "cores or streaming multiprocessors"),

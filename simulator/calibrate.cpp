@@ -30,14 +30,21 @@ std::optional<int> class_index(const std::string& name) {
 struct Sample {
   int cls = 0;
   bool memory_class = false;
-  bool backward = false;
+  int pass = 0;  // Pass
   double compute = 0, memory = 0;  // the two terms at efficiency 1 and the nominal bandwidth, s
   double measured = 0;             // s
   std::size_t record = 0, layer = 0;
 };
 
+std::array<double, kOpClasses>& efficiencies(RooflineParams& p, int pass) {
+  return pass == 0 ? p.efficiency : pass == 1 ? p.efficiency_backward : p.efficiency_inference;
+}
+const std::array<double, kOpClasses>& efficiencies(const RooflineParams& p, int pass) {
+  return efficiencies(const_cast<RooflineParams&>(p), pass);
+}
+
 double predict(const RooflineParams& p, const Sample& s) {
-  double eff = (s.backward ? p.efficiency_backward : p.efficiency)[static_cast<std::size_t>(s.cls)];
+  double eff = efficiencies(p, s.pass)[static_cast<std::size_t>(s.cls)];
   double compute = s.compute > 0 ? s.compute / eff : 0;
   double memory = s.memory / (p.bandwidth_scale * p.memory_efficiency * (s.memory_class ? eff : 1.0));
   return std::max(compute, memory) + p.launch_overhead;
@@ -58,8 +65,8 @@ double weighted_median(std::vector<std::pair<double, double>> ratio_weight) {
 
 struct Fit {
   RooflineParams params;
-  std::array<std::array<bool, 2>, kOpClasses> clamped{};
-  std::array<std::array<double, 2>, kOpClasses> unclamped{};
+  std::array<std::array<bool, kPasses>, kOpClasses> clamped{};
+  std::array<std::array<double, kPasses>, kOpClasses> unclamped{};
   double mape = 0;
 };
 
@@ -70,18 +77,18 @@ Fit fit_with(const std::vector<Sample>& samples, const std::vector<std::pair<dou
   f.params = defaults;
   f.params.launch_overhead = launch;
   // Per class and pass: the factor of its bounding term.
-  std::array<std::array<std::vector<std::pair<double, double>>, 2>, kOpClasses> ratios;
+  std::array<std::array<std::vector<std::pair<double, double>>, kPasses>, kOpClasses> ratios;
   for (const Sample& s : samples) {
     double x = s.memory_class ? s.memory : s.compute;
     double y = s.measured - launch;
     if (x <= 0 || y <= 0) continue;
-    ratios[static_cast<std::size_t>(s.cls)][s.backward].push_back({y / x, x / y});
+    ratios[static_cast<std::size_t>(s.cls)][s.pass].push_back({y / x, x / y});
   }
   // Memory-bound classes: fractions of the nominal bandwidth; the largest sets the base.
-  std::array<std::array<double, 2>, kOpClasses> fraction{};
+  std::array<std::array<double, kPasses>, kOpClasses> fraction{};
   double largest = 0;
   for (int c = 0; c < kOpClasses; ++c)
-    for (int pass = 0; pass < 2; ++pass)
+    for (int pass = 0; pass < kPasses; ++pass)
       if (memory_bound_class(class_at(c)) && !ratios[c][pass].empty()) {
         fraction[c][pass] = 1 / weighted_median(ratios[c][pass]);
         largest = std::max(largest, fraction[c][pass]);
@@ -94,18 +101,35 @@ Fit fit_with(const std::vector<Sample>& samples, const std::vector<std::pair<dou
   base = std::max(base, largest);
   f.params.bandwidth_scale = std::max(1.0, base);
   f.params.memory_efficiency = std::min(1.0, base);
-  for (int c = 0; c < kOpClasses; ++c) {
-    for (int pass = 0; pass < 2; ++pass) {
-      auto& eff = pass ? f.params.efficiency_backward : f.params.efficiency;
-      if (ratios[c][pass].empty()) {
-        if (pass) eff[c] = f.params.efficiency[c];  // nothing measured: the forward's
-        continue;
+  // Compute classes: their samples the memory term bounds at that base (a
+  // small fc reading its weights) do not determine the compute efficiency.
+  std::array<std::array<std::vector<std::pair<double, double>>, kPasses>, kOpClasses> compute_ratios;
+  for (int c = 0; c < kOpClasses; ++c)
+    for (int pass = 0; pass < kPasses; ++pass) {
+      if (memory_bound_class(class_at(c)) || ratios[c][pass].empty()) continue;
+      double u = weighted_median(ratios[c][pass]);
+      for (const Sample& s : samples) {
+        double y = s.measured - launch;
+        if (s.cls != c || s.pass != pass || s.compute <= 0 || y <= 0) continue;
+        if (s.memory / base < s.compute * u) compute_ratios[c][pass].push_back({y / s.compute, s.compute / y});
       }
+      ratios[c][pass] = compute_ratios[c][pass];
+    }
+  for (int c = 0; c < kOpClasses; ++c) {
+    for (int pass = 0; pass < kPasses; ++pass) {
+      auto& eff = efficiencies(f.params, pass);
+      if (ratios[c][pass].empty()) continue;
       double e = memory_bound_class(class_at(c)) ? fraction[c][pass] / base : 1 / weighted_median(ratios[c][pass]);
       f.unclamped[c][pass] = e;
       f.clamped[c][pass] = e > 1;
       eff[c] = std::min(e, 1.0);
     }
+    // A pass nothing measured: the training forward's; the training forward,
+    // when only inference was measured, the inference forward's.
+    int fwd = static_cast<int>(Pass::forward), inf = static_cast<int>(Pass::inference);
+    if (ratios[c][fwd].empty() && !ratios[c][inf].empty()) f.params.efficiency[c] = f.params.efficiency_inference[c];
+    if (ratios[c][static_cast<int>(Pass::backward)].empty()) f.params.efficiency_backward[c] = f.params.efficiency[c];
+    if (ratios[c][inf].empty()) f.params.efficiency_inference[c] = f.params.efficiency[c];
   }
   for (const Sample& s : samples) f.mape += std::fabs(predict(f.params, s) - s.measured) / s.measured;
   f.mape /= static_cast<double>(std::max<std::size_t>(samples.size(), 1));
@@ -116,11 +140,15 @@ double mean(double sum, std::size_t n) { return n ? sum / static_cast<double>(n)
 
 }  // namespace
 
+std::string_view pass_group(Pass p) {
+  return p == Pass::forward ? "efficiency" : p == Pass::backward ? "efficiency_backward" : "efficiency_inference";
+}
+
 RooflineParams default_roofline(const std::string& kind) {
   RooflineParams p;
   for (int c = 0; c < kOpClasses; ++c)
     p.efficiency[static_cast<std::size_t>(c)] = p.efficiency_backward[static_cast<std::size_t>(c)] =
-        default_efficiency(class_at(c));
+        p.efficiency_inference[static_cast<std::size_t>(c)] = default_efficiency(class_at(c));
   p.memory_efficiency = kDefaultMemoryEfficiency;
   p.launch_overhead = default_launch_overhead(kind);
   return p;
@@ -182,17 +210,18 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
       std::optional<int> cls = class_index(l.op_class);
       if (!l.work || !cls) continue;
       const compiler::LayerResult::Work& w = *l.work;
-      auto add = [&](double macs, double bytes, double weight_reads, double measured, bool backward) {
-        Sample s{*cls, memory_bound_class(class_at(*cls)), backward, 2 * macs * batch / out.device.peak,
+      auto add = [&](double macs, double bytes, double weight_reads, double measured, Pass pass) {
+        Sample s{*cls, memory_bound_class(class_at(*cls)), static_cast<int>(pass), 2 * macs * batch / out.device.peak,
                  (bytes * batch + weight_reads * w.weight_bytes) / out.device.memory_bandwidth, measured, ri, li};
         if (measured > 0 && (s.compute > 0 || s.memory > 0)) samples.push_back(s);
       };
-      add(w.macs_forward, w.bytes_forward, 1, l.forward_s, false);
+      bool training = r.phase == "training";
+      add(w.macs_forward, w.bytes_forward, 1, l.forward_s, training ? Pass::forward : Pass::inference);
       if (l.update_s > 0 && w.weight_bytes > 0 && !memory_bound_class(class_at(*cls))) {
         double nominal = 3 * w.weight_bytes / out.device.memory_bandwidth;
         updates.push_back({l.update_s / nominal, nominal / l.update_s});
       }
-      if (r.phase == "training") add(w.macs_backward, w.bytes_backward, 2, l.backward_s, true);
+      if (training) add(w.macs_backward, w.bytes_backward, 2, l.backward_s, Pass::backward);
     }
   }
   if (samples.empty()) {
@@ -213,8 +242,8 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
   out.after = best.params;
 
   // What the fit says, per class and pass, and overall.
-  std::array<std::array<std::size_t, 2>, kOpClasses> count{};
-  std::array<std::array<double, 2>, kOpClasses> before_sum{}, after_sum{};
+  std::array<std::array<std::size_t, kPasses>, kOpClasses> count{};
+  std::array<std::array<double, kPasses>, kOpClasses> before_sum{}, after_sum{};
   std::map<std::pair<std::size_t, std::size_t>, std::array<double, 3>> layers;  // measured, before, after
   out.records.resize(records.size());
   for (std::size_t ri = 0; ri < records.size(); ++ri) {
@@ -230,9 +259,9 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
   }
   for (const Sample& s : samples) {
     double before = predict(out.before, s), after = predict(out.after, s);
-    ++count[s.cls][s.backward];
-    before_sum[s.cls][s.backward] += std::fabs(before - s.measured) / s.measured;
-    after_sum[s.cls][s.backward] += std::fabs(after - s.measured) / s.measured;
+    ++count[s.cls][s.pass];
+    before_sum[s.cls][s.pass] += std::fabs(before - s.measured) / s.measured;
+    after_sum[s.cls][s.pass] += std::fabs(after - s.measured) / s.measured;
     out.sample_mape_before += std::fabs(before - s.measured) / s.measured;
     out.sample_mape_after += std::fabs(after - s.measured) / s.measured;
     auto& layer = layers[{s.record, s.layer}];
@@ -255,20 +284,20 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
   out.layer_mape_before = mean(out.layer_mape_before, layers.size());
   out.layer_mape_after = mean(out.layer_mape_after, layers.size());
   for (int c = 0; c < kOpClasses; ++c)
-    for (int pass = 0; pass < 2; ++pass) {
+    for (int pass = 0; pass < kPasses; ++pass) {
       if (!count[c][pass]) continue;
       ClassFit f;
       f.op_class = class_at(c);
-      f.backward = pass;
+      f.pass = static_cast<Pass>(pass);
       f.samples = count[c][pass];
-      f.before = (pass ? out.before.efficiency_backward : out.before.efficiency)[c];
-      f.after = (pass ? out.after.efficiency_backward : out.after.efficiency)[c];
+      f.before = efficiencies(out.before, pass)[c];
+      f.after = efficiencies(out.after, pass)[c];
       f.clamped = best.clamped[c][pass];
       f.mape_before = mean(before_sum[c][pass], count[c][pass]);
       f.mape_after = mean(after_sum[c][pass], count[c][pass]);
       if (f.clamped)
-        out.notes.push_back(fmt::format("{} {}: efficiency {:.3g} clamped to 1 (faster than the device's peak allows)",
-                                        compiler::op_class_name(f.op_class), pass ? "backward" : "forward",
+        out.notes.push_back(fmt::format("{}.{}: {:.3g} clamped to 1 (faster than the device's peak allows)",
+                                        pass_group(f.pass), compiler::op_class_name(f.op_class),
                                         best.unclamped[c][pass]));
       out.classes.push_back(f);
     }
@@ -312,7 +341,7 @@ std::string calibration_table(const Calibration& c) {
   t.column("MAPE before", A::right);
   t.column("MAPE after", A::right);
   for (const ClassFit& f : c.classes)
-    t.row({fmt::format("efficiency{}.{}", f.backward ? "_backward" : "", compiler::op_class_name(f.op_class)),
+    t.row({fmt::format("{}.{}", pass_group(f.pass), compiler::op_class_name(f.op_class)),
            std::to_string(f.samples), fmt::format("{:.3f}", f.before),
            fmt::format("{:.3f}{}", f.after, f.clamped ? " (clamped)" : ""), percent(f.mape_before),
            percent(f.mape_after)});
@@ -343,7 +372,7 @@ std::string calibration_json(const Calibration& c) {
   using json = nlohmann::ordered_json;
   json classes = json::array();
   for (const ClassFit& f : c.classes)
-    classes.push_back({{"class", compiler::op_class_name(f.op_class)}, {"pass", f.backward ? "backward" : "forward"},
+    classes.push_back({{"class", compiler::op_class_name(f.op_class)}, {"group", pass_group(f.pass)},
                        {"samples", f.samples}, {"default", f.before}, {"efficiency", f.after},
                        {"clamped", f.clamped}, {"mape_before", f.mape_before}, {"mape_after", f.mape_after}});
   json records = json::array();

@@ -8,7 +8,9 @@
 // The roofline predicts t_i = max(C_i / e, M_i / (m·e_mem)) + L. A sample of
 // a compute class (conv, matmul, recurrent, attention) fits its class's
 // compute efficiency, one of a memory-bound class its bandwidth efficiency:
-// per class and pass (forward, backward), the factor a minimising the mean
+// per class and pass (forward and backward in training, forward in
+// inference: inference primitives keep no state for a backward and run
+// faster), the factor a minimising the mean
 // absolute relative error Σ |a·x_i + L − t_i| / t_i, which is the weighted
 // median of (t_i − L) / x_i with weights x_i / t_i (x_i = C_i or M_i). A
 // median, not a mean: a few layers far off (a first convolution of three
@@ -23,7 +25,8 @@
 // class's efficiency is its f over that, in (0, 1]. Compute efficiencies above 1 are clamped (the fit says so). The
 // launch overhead L is chosen among a grid of values (0 to half the shortest
 // sample) as the one with the least MAPE over all samples. Classes and passes
-// without samples keep the simulator's defaults (backward: the forward's).
+// without samples keep the simulator's defaults (a pass without samples: the
+// training forward's, or the inference forward's when only that was measured).
 // The steps reported add the measured update times to the predicted forward
 // and backward ones.
 #pragma once
@@ -45,6 +48,7 @@ inline constexpr int kOpClasses = 10;  // compiler::OpClass values
 struct RooflineParams {
   std::array<double, kOpClasses> efficiency{};           // per op class, forward
   std::array<double, kOpClasses> efficiency_backward{};  // per op class, backward
+  std::array<double, kOpClasses> efficiency_inference{};  // per op class, forward in inference
   double memory_efficiency = 0;
   double bandwidth_scale = 1;  // effective memory bandwidth over the device model's
   double launch_overhead = 0;  // s
@@ -53,9 +57,14 @@ struct RooflineParams {
 // The simulator's defaults for a device of this kind (roofline.hpp).
 RooflineParams default_roofline(const std::string& kind);
 
+// The passes a class is fitted for: forward and backward in training, forward in inference.
+enum class Pass { forward, backward, inference };
+inline constexpr int kPasses = 3;
+std::string_view pass_group(Pass p);  // "efficiency", "efficiency_backward", "efficiency_inference"
+
 struct ClassFit {
   compiler::OpClass op_class = compiler::OpClass::input;
-  bool backward = false;
+  Pass pass = Pass::forward;
   std::size_t samples = 0;
   double before = 0, after = 0;   // efficiency: the default, the fitted one
   bool clamped = false;

@@ -84,6 +84,12 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c)));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
     software_efficiency[static_cast<int>(c)] = software;
+    // An inference experiment's forward pass, where the device gives its own efficiency for it.
+    if (auto inference = d.efficiency_inference.find(name);
+        plan.phase == "inference" && inference != d.efficiency_inference.end()) {
+      device = params.add("device.efficiency_inference." + name, inference->second);
+      params.constrain(*params.find("device.efficiency_inference." + name), {0, 1, true, false});
+    }
     out.class_efficiency[static_cast<int>(c)] = device * software;
     out.class_rate[static_cast<int>(c)] = out.peak * out.class_efficiency[static_cast<int>(c)];
   }

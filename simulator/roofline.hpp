@@ -38,6 +38,7 @@ struct DeviceCosts {
   Cost bandwidth;            // memory bandwidth x memory efficiency
   Cost class_bandwidth[10];
   // The backward pass's (efficiency_backward, where the device gives it; else the forward's).
+  // (The forward's are efficiency_inference in inference experiments, where the device gives it.)
   Cost class_rate_backward[10];
   Cost class_bandwidth_backward[10];  // bandwidth, x efficiency for the memory-bound classes
   Cost fixed;           // launch + software overhead

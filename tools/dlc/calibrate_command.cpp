@@ -78,18 +78,26 @@ std::string device_spec(const simulator::Calibration& c, const std::string& name
   out += fmt::format("  peak {{ {} = {} }}\n", peak_key, simulator::quantity_text(c.device.peak, "FLOP/s"));
   out += fmt::format("  memory_bandwidth = {}\n",
                      simulator::quantity_text(c.device.memory_bandwidth * c.after.bandwidth_scale, "B/s", 5));
-  out += "  efficiency {\n";
-  for (const simulator::ClassFit& f : c.classes)
-    if (!f.backward) out += fmt::format("    {} = {:.5g}\n", compiler::op_class_name(f.op_class), f.after);
-  out += fmt::format("    memory = {:.5g}\n", c.after.memory_efficiency);
-  out += "  }\n";
-  bool backward = std::any_of(c.classes.begin(), c.classes.end(), [](const auto& f) { return f.backward; });
-  if (backward) {
-    out += "  efficiency_backward {\n";
-    for (const simulator::ClassFit& f : c.classes)
-      if (f.backward) out += fmt::format("    {} = {:.5g}\n", compiler::op_class_name(f.op_class), f.after);
-    out += "  }\n";
-  }
+  // Each group lists the classes with samples of its pass; `efficiency` every
+  // class with samples (a training forward fitted, or else its fallback).
+  using simulator::Pass;
+  auto group = [&](Pass pass, const std::array<double, simulator::kOpClasses>& values, const std::string& extra) {
+    std::string body;
+    std::vector<compiler::OpClass> done;
+    for (const simulator::ClassFit& f : c.classes) {
+      if ((pass != Pass::forward && f.pass != pass) ||
+          std::find(done.begin(), done.end(), f.op_class) != done.end())
+        continue;
+      done.push_back(f.op_class);
+      body += fmt::format("    {} = {:.5g}\n", compiler::op_class_name(f.op_class),
+                          values[static_cast<std::size_t>(f.op_class)]);
+    }
+    if (body.empty() && extra.empty()) return;
+    out += fmt::format("  {} {{\n{}{}  }}\n", simulator::pass_group(pass), body, extra);
+  };
+  group(Pass::forward, c.after.efficiency, fmt::format("    memory = {:.5g}\n", c.after.memory_efficiency));
+  group(Pass::backward, c.after.efficiency_backward, "");
+  group(Pass::inference, c.after.efficiency_inference, "");
   out += fmt::format("  launch_overhead = {}\n", simulator::quantity_text(c.after.launch_overhead, "s", 5));
   out += "}\n";
   return out;

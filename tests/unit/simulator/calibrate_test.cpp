@@ -96,7 +96,7 @@ TEST_CASE("calibrate recovers the parameters that generated the records") {
   Calibration c;
   std::string error;
   REQUIRE(calibrate(records, c, error));
-  CHECK(c.samples == 13);  // 6 layers forward and backward, 1 forward
+  CHECK(c.samples == 13);  // 6 layers forward and backward, 1 forward in inference
   CHECK(c.layers == 7);
   CHECK(c.after.efficiency[at(OpClass::conv)] == approx(0.55).epsilon(1e-9));
   CHECK(c.after.efficiency_backward[at(OpClass::conv)] == approx(0.45).epsilon(1e-9));
@@ -111,12 +111,17 @@ TEST_CASE("calibrate recovers the parameters that generated the records") {
   CHECK(c.sample_mape_after < 1e-9);
   CHECK(c.layer_mape_after < 1e-9);
   CHECK(c.sample_mape_before > 0.1);
-  REQUIRE(c.classes.size() == 8);  // conv, matmul, elementwise, pooling: forward and backward each
+  // conv, matmul, elementwise, pooling: forward and backward each; conv in inference too.
+  REQUIRE(c.classes.size() == 9);
   CHECK(c.classes[0].op_class == OpClass::conv);
-  CHECK_FALSE(c.classes[0].backward);
-  CHECK(c.classes[0].samples == 3);
-  CHECK(c.classes[1].backward);
+  CHECK(c.classes[0].pass == Pass::forward);
+  CHECK(c.classes[0].samples == 2);
+  CHECK(c.classes[1].pass == Pass::backward);
   CHECK(c.classes[1].samples == 2);
+  CHECK(c.classes[2].pass == Pass::inference);
+  CHECK(c.classes[2].samples == 1);
+  CHECK(c.after.efficiency_inference[at(OpClass::conv)] == approx(0.55).epsilon(1e-9));
+  CHECK(c.after.efficiency_inference[at(OpClass::matmul)] == approx(0.4).epsilon(1e-9));  // the training forward's
   REQUIRE(c.records.size() == 2);
   CHECK(c.records[0].step_after == approx(train.totals.iteration_s).epsilon(1e-9));
 }
@@ -191,7 +196,7 @@ TEST_CASE("calibrate clamps efficiencies to 1") {
   REQUIRE(c.classes.size() == 1);
   CHECK(c.classes[0].clamped);
   REQUIRE(c.notes.size() == 1);
-  CHECK(c.notes[0] == "conv forward: efficiency 1.82 clamped to 1 (faster than the device's peak allows)");
+  CHECK(c.notes[0] == "efficiency_inference.conv: 1.82 clamped to 1 (faster than the device's peak allows)");
   CHECK(c.before.launch_overhead == 5e-6);  // a gpu's default
 }
 
