@@ -369,6 +369,20 @@ struct Lowering {
     if (consumers[op].size() > 1) add_grad_sum(op, out_md);  // several consumers of a view
   }
 
+  // Backward weights (conv, fc): the source as the forward saw it and the
+  // output's gradient, each in the primitive's format.
+  template <class PD>
+  void backward_weights(int op, const PD& pd, int src, int diff_dst, bool has_bias) {
+    OpBuffers& b = t[op];
+    std::vector<Step>& bwd = backward[op];
+    int bsrc = converted(src, pd.src_desc(), op, Phase::backward, bwd);
+    int bdiff = converted(diff_dst, pd.diff_dst_desc(), op, Phase::backward, bwd);
+    std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, bsrc}, {DNNL_ARG_DIFF_DST, bdiff},
+                                       {DNNL_ARG_DIFF_WEIGHTS, b.dweights}};
+    if (has_bias) a.push_back({DNNL_ARG_DIFF_BIAS, b.dbias});
+    bwd.push_back(step(pd, std::move(a), layer_row[op], Phase::backward));
+  }
+
   void lower_conv(int op) {
     const PlanOp& p = *ops[op];
     OpBuffers& b = t[op];
@@ -406,17 +420,7 @@ struct Lowering {
 
     std::vector<Step>& bwd = backward[op];
     int diff_dst = b.diff;
-    // Backward weights: the source as the forward saw it, the output's gradient in its format.
-    {
-      std::vector<Step> before;
-      int bsrc = converted(src, bwd_w->src_desc(), op, Phase::backward, before);
-      int bdiff = converted(diff_dst, bwd_w->diff_dst_desc(), op, Phase::backward, before);
-      std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, bsrc}, {DNNL_ARG_DIFF_DST, bdiff},
-                                         {DNNL_ARG_DIFF_WEIGHTS, b.dweights}};
-      if (has_bias) a.push_back({DNNL_ARG_DIFF_BIAS, b.dbias});
-      for (Step& st : before) bwd.push_back(std::move(st));
-      bwd.push_back(step(*bwd_w, std::move(a), layer_row[op], Phase::backward));
-    }
+    backward_weights(op, *bwd_w, src, diff_dst, has_bias);
     int target = grad_target(op, 0);
     if (target < 0) return;
     dnnl::convolution_backward_data::desc dd(algo, any(in_dims), any(wdims), any(b.logical), strides, dilates, pl, pr);
@@ -473,15 +477,7 @@ struct Lowering {
 
     std::vector<Step>& bwd = backward[op];
     int diff_dst = tokens ? alias(b.diff, plain(dst_dims)) : b.diff;
-    {
-      std::vector<Step> before;
-      int bsrc = converted(src, bwd_w->src_desc(), op, Phase::backward, before);
-      std::vector<std::pair<int, int>> a{{DNNL_ARG_SRC, bsrc}, {DNNL_ARG_DIFF_DST, diff_dst},
-                                         {DNNL_ARG_DIFF_WEIGHTS, b.dweights}};
-      if (has_bias) a.push_back({DNNL_ARG_DIFF_BIAS, b.dbias});
-      for (Step& st : before) bwd.push_back(std::move(st));
-      bwd.push_back(step(*bwd_w, std::move(a), layer_row[op], Phase::backward));
-    }
+    backward_weights(op, *bwd_w, src, diff_dst, has_bias);
     int target = grad_target(op, 0);
     if (target < 0) return;
     dnnl::inner_product_backward_data::desc dd(any(src_dims), any(wdims), plain(dst_dims));
