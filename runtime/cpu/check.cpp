@@ -291,7 +291,8 @@ bool check_plan(const compiler::Plan& plan, bool training, CheckReport& report, 
     compiler::Plan small;
     if (!small_plan(plan, op, small, error)) return false;
     std::vector<std::string> shapes;
-    for (std::size_t i = 0; i + 1 < small.ops.size(); ++i) shapes.push_back(compiler::shape_string(small.ops[i].output));
+    for (std::size_t i = 0; i + 1 < small.ops.size(); ++i)
+      shapes.push_back(compiler::shape_string(small.ops[i].output));
     lc.shape = fmt::format("{}", fmt::join(shapes, " "));
     if (!check_layer(small, training, lc, error)) return false;
     for (const TensorCheck& t : lc.tensors) lc.max_error = std::max(lc.max_error, t.error);

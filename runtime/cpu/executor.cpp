@@ -105,7 +105,8 @@ Measurement Executor::measure(int warmup, int iters, const std::function<void(in
     auto key = [&](const RowTiming& r) {
       if (r.plan_op >= 0) return std::pair{r.plan_op, 0};
       for (std::size_t i = 0; i < m.ops.size(); ++i)
-        if (r.name.rfind(m.ops[i]->name + "/", 0) == 0 && r.name.find('/', m.ops[i]->name.size() + 1) == std::string::npos)
+        if (r.name.rfind(m.ops[i]->name + "/", 0) == 0 &&
+            r.name.find('/', m.ops[i]->name.size() + 1) == std::string::npos)
           return std::pair{static_cast<int>(i), r.op == "reorder" ? -1 : 1};
       return std::pair{static_cast<int>(m.ops.size()), 0};
     };
