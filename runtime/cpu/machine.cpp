@@ -482,7 +482,7 @@ MachineInfo describe_machine(int threads) {
     clock_mean += r.mean / m.cores;
   }
   m.log += fmt::format(
-      "clock: {} GHz, {} threads x {:.0f} ms of dependent 1-cycle integer adds, best 0.3 ms window per core, "
+      "clock: {} GHz, {} thread(s) x {:.0f} ms of dependent 1-cycle integer adds, best 0.3 ms window per core, "
       "mean of cores (over the whole run: {} GHz)\n",
       fixed(m.clock_hz / 1e9, 3), m.cores, kClockTime * 1e3, fixed(clock_mean / 1e9, 3));
 
@@ -494,18 +494,18 @@ MachineInfo describe_machine(int threads) {
   m.flops_per_cycle_core = nearest_power_of_two(per_cycle);
   m.peak_fp32 = m.cores * m.flops_per_cycle_core * m.clock_hz;
   m.log += fmt::format(
-      "fp32: {:.1f} GFLOP/s measured, {} threads x {:.0f} ms of {} independent {}-lane FMA chains ({}), "
+      "fp32: {:.1f} GFLOP/s measured, {} thread(s) x {:.0f} ms of {} independent {}-lane FMA chains ({}), "
       "sum of each thread's best 0.2 ms window (over the whole run: {:.1f}); {:.2f} FLOP/cycle/core, rounded to {}\n",
       fma.best / 1e9, m.cores, fma.seconds * 1e3, kernel.accumulators, kernel.lanes, kernel.name, fma.mean / 1e9,
       per_cycle, number(m.flops_per_cycle_core));
-  m.log += fmt::format("peak fp32: {:.1f} GFLOP/s = {} cores x {} FLOP/cycle x {} GHz\n", m.peak_fp32 / 1e9, m.cores,
-                       number(m.flops_per_cycle_core), fixed(m.clock_hz / 1e9, 3));
+  m.log += fmt::format("peak fp32: {:.1f} GFLOP/s = {} core{} x {} FLOP/cycle x {} GHz\n", m.peak_fp32 / 1e9, m.cores,
+                       m.cores == 1 ? "" : "s", number(m.flops_per_cycle_core), fixed(m.clock_hz / 1e9, 3));
 
   // Memory bandwidth.
   TriadResult triad = triad_rate(m.cores, cpus, 5);
   m.memory_bandwidth = triad.best;
   m.log += fmt::format(
-      "memory_bandwidth: {:.1f} GB/s, STREAM triad a = b + s*c (fp64, 3 x {} MiB, 24 B per element), {} threads, "
+      "memory_bandwidth: {:.1f} GB/s, STREAM triad a = b + s*c (fp64, 3 x {} MiB, 24 B per element), {} thread(s), "
       "best of {} after first touch by the same threads ({:.0f} ms)\n",
       triad.best / 1e9, Arrays::kBytes >> 20, m.cores, triad.reps, triad.touch_s * 1e3);
 

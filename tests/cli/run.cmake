@@ -46,3 +46,11 @@ dlc_cli_test(run-bad-iters 1 ARGS run ${RUN_SPECS}/errors.dlc --iters 0 STDERR "
 dlc_cli_test(run-one-device-share 0 ARGS run ${RUN_SPECS}/models.dlc --experiment textcnn_node --iters 1 --warmup 0 --format csv
              STDERR "^dlc run: textcnn_node: this machine runs one device's share \\(batch 8\\) of the 8 devices of 'Apollo6500'; the exchange between them is not run\n$"
              STDOUT "^name,op,forward_s,backward_s,update_s,bound\n")
+
+# --describe-device: a spec for this machine (figures vary; the form does not), that checks clean.
+dlc_cli_test(run-describe-device 0 ARGS run --describe-device --threads 1 -o ${CMAKE_CURRENT_BINARY_DIR}/local_device.dlc
+             STDERR "clock: [0-9.]+ GHz.*fp32: [0-9.]+ GFLOP/s measured.*memory_bandwidth: [0-9.]+ GB/s")
+dlc_cli_test(run-describe-device-checks 0 ARGS check ${CMAKE_CURRENT_BINARY_DIR}/local_device.dlc
+             STDOUT "local_device.dlc: ok")
+set_tests_properties(cli/run-describe-device PROPERTIES FIXTURES_SETUP described_device)
+set_tests_properties(cli/run-describe-device-checks PROPERTIES FIXTURES_REQUIRED described_device)
