@@ -47,7 +47,6 @@ Measurement Executor::measure(int warmup, int iters, const std::function<void(in
   std::size_t nrows = m.rows.size();
   // samples[row][phase][iteration]
   std::vector<std::array<std::vector<double>, 3>> samples(nrows);
-  std::vector<double> row_total(nrows);
   std::vector<std::vector<double>> row_iter(nrows);
   std::vector<double> iteration, inside;
   std::vector<int> step_count(nrows, 0);

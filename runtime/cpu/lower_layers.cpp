@@ -513,13 +513,14 @@ void Lowering::lower_matmul(int op) {
   int rank = static_cast<int>(c_md.dims().size());
   auto tr = transpose_last(rank);
   std::vector<Step>& bwd = backward[op];
-  // dA = dC · Bᵀ, dB = Aᵀ · dC (with B as the forward saw it); broadcast batch dims are not reduced here.
+  // dA = dC · Bᵀ, dB = Aᵀ · dC (with B as the forward saw it). Operands whose
+  // batch dimensions broadcast would need a reduction of their gradient:
+  // oneDNN refuses those shapes, and the layer reports that it cannot be built.
   for (int slot = 0; slot < 2; ++slot) {
     int target = grad_target(op, slot);
     if (target < 0) continue;
     std::vector<Step> after;
     int tgt = reshaped(target, input_logical(op, slot), op, Phase::backward, bwd);
-    memory::desc want = slot == 0 ? a_md : b_md;
     int dst = produce_into(tgt, slot == 0 ? plain(a_md.dims()) : plain(buffers[c].md.dims()), op,
                            Phase::backward, after);
     int dst_view = slot == 1 && tb ? alias(dst, buffers[dst].md.permute_axes(tr)) : dst;
@@ -531,7 +532,6 @@ void Lowering::lower_matmul(int op) {
     int r = slot == 0 ? alias(c, rhs) : b.diff;
     bwd.push_back(step(bpd, {{DNNL_ARG_SRC, l}, {DNNL_ARG_WEIGHTS, r}, {DNNL_ARG_DST, dst_view}}, layer_row[op],
                        Phase::backward));
-    (void)want;
     for (Step& st : after) bwd.push_back(std::move(st));
   }
 }
