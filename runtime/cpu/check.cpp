@@ -30,14 +30,15 @@ constexpr std::int64_t kBatch = 2;
 // Every dimension capped: channels and features at 8, the rest at 12; a
 // rank-1 or rank-2 shape ([F], [T, D]) at 8 throughout, so that the inner
 // dimensions of a matmul stay equal. A layer whose attributes need more
-// (a depthwise conv's groups, a kernel larger than 12) is tried again with
-// its channels kept (level 1), then at its own shape (level 2).
+// (a depthwise conv's groups, a kernel larger than 12, attention heads that
+// must divide the features) is tried again with its channels or features
+// kept (level 1), then at its own shape (level 2).
 Shape shrink(const Shape& s, int level) {
   Shape out = s;
   if (level == 2) return out;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    bool channels = s.size() > 2 && i == 0;
-    std::int64_t cap = channels ? (level == 1 ? s[i] : 8) : s.size() <= 2 ? 8 : 12;
+    bool kept = level == 1 && (s.size() <= 2 ? i + 1 == s.size() : i == 0);  // features of [T, D], channels
+    std::int64_t cap = kept ? s[i] : s.size() <= 2 || i == 0 ? 8 : 12;
     out[i] = std::min(s[i], cap);
   }
   return out;

@@ -2,8 +2,9 @@
 // same oneDNN lowering as a timed run, against the plain C++ reference
 // implementations (runtime/cpu/reference.hpp). Each layer is shrunk: its
 // inputs keep their rank but every dimension is capped (channels and
-// features at 8, spatial sizes at 12, sequence lengths at 6), the batch is
-// 2, and the layer is re-inferred with its own attributes; it then runs
+// features at 8, spatial sizes at 12, sequence lengths at 8; a layer whose
+// attributes need more keeps its channels or features, then its shape), the
+// batch is 2, and the layer is re-inferred with its own attributes; it runs
 // forward and, for training experiments, backward (data and weight
 // gradients) and the SGD step of its weights, with random inputs, weights
 // and output gradients.

@@ -21,6 +21,11 @@ dlc_cli_test(run-sequence-training 0 ARGS run ${RUN_SPECS}/sequence.dlc --experi
 dlc_cli_test(run-check-googlenet 0 ARGS run ${RUN_SPECS}/models.dlc --experiment googlenet --check
              STDOUT "\n143 layer\\(s\\) of 10 op kind\\(s\\): 143 passed, 0 failed")
 
+# BERT-base: attention's 12 heads must divide the features, so its layers are
+# checked on 8 tokens of their 768 features.
+dlc_cli_test(run-check-bert 0 ARGS run ${RUN_SPECS}/models.dlc --experiment bert --check
+             STDOUT "\n129 layer\\(s\\) of 10 op kind\\(s\\): 129 passed, 0 failed")
+
 # The memory check, computed by hand in memory.dlc, refuses before allocating.
 dlc_cli_test(run-memory-over-limit 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 10MB
              STDERR "^[^\n]*memory.dlc:12:12: error: the run needs 12.0 MB \\(activations 8.0 MB, gradients 0.0 kB, weights 4.0 MB, workspace 0.0 kB, scratchpad 0.0 kB\\), more than --max-memory 10MB \\(10.0 MB\\); nothing was allocated. Lower the batch \\(now 1000\\) or raise --max-memory\n")
