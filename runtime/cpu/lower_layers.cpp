@@ -97,20 +97,13 @@ void Lowering::lower_conv(int op) {
   forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
   if (!opt.training) return;
 
-  std::vector<Step>& bwd = backward[op];
   int diff_dst = b.diff;
   backward_weights(op, *bwd_w, src, diff_dst, has_bias);
   int target = grad_target(op, 0);
   if (target < 0) return;
   dnnl::convolution_backward_data::desc dd(algo, any(in_dims), any(wdims), any(b.logical), strides, dilates, pl, pr);
   dnnl::convolution_backward_data::primitive_desc dpd(dd, pattr, eng, pd);
-  std::vector<Step> after;
-  int bdiff = converted(diff_dst, dpd.diff_dst_desc(), op, Phase::backward, bwd);
-  int weights = converted(b.weights, dpd.weights_desc(), op, Phase::backward, bwd);
-  int dsrc = produce_into(target, dpd.diff_src_desc(), op, Phase::backward, after);
-  bwd.push_back(step(dpd, {{DNNL_ARG_DIFF_DST, bdiff}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, dsrc}},
-                     layer_row[op], Phase::backward));
-  for (Step& st : after) bwd.push_back(std::move(st));
+  backward_data(op, dpd, diff_dst, target);
 }
 
 void Lowering::lower_fc(int op) {
@@ -154,21 +147,13 @@ void Lowering::lower_fc(int op) {
   forward.push_back(step(pd, std::move(args), layer_row[op], Phase::forward));
   if (!opt.training) return;
 
-  std::vector<Step>& bwd = backward[op];
   int diff_dst = tokens ? alias(b.diff, plain(dst_dims)) : b.diff;
   backward_weights(op, *bwd_w, src, diff_dst, has_bias);
   int target = grad_target(op, 0);
   if (target < 0) return;
   dnnl::inner_product_backward_data::desc dd(any(src_dims), any(wdims), plain(dst_dims));
   dnnl::inner_product_backward_data::primitive_desc dpd(dd, pattr, eng, pd);
-  std::vector<Step> after;
-  int weights = converted(b.weights, dpd.weights_desc(), op, Phase::backward, bwd);
-  int tgt = tokens ? alias(target, plain(in_logical)) : target;
-  if (tokens) tgt = alias(tgt, plain(src_dims));
-  int dsrc = produce_into(tgt, dpd.diff_src_desc(), op, Phase::backward, after);
-  bwd.push_back(step(dpd, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, dsrc}},
-                     layer_row[op], Phase::backward));
-  for (Step& st : after) bwd.push_back(std::move(st));
+  backward_data(op, dpd, diff_dst, tokens ? alias(target, plain(src_dims)) : target);  // [N, T, D] are plain
 }
 
 void Lowering::lower_pool(int op) {

@@ -336,6 +336,20 @@ struct Lowering {
     bwd.push_back(step(pd, std::move(a), layer_row[op], Phase::backward));
   }
 
+  // Backward data (conv, fc): the gradient of the input into `target`, from
+  // the output's gradient and the weights, each in the primitive's format.
+  template <class PD>
+  void backward_data(int op, const PD& pd, int diff_dst, int target) {
+    std::vector<Step>& bwd = backward[op];
+    std::vector<Step> after;
+    int bdiff = converted(diff_dst, pd.diff_dst_desc(), op, Phase::backward, bwd);
+    int weights = converted(t[op].weights, pd.weights_desc(), op, Phase::backward, bwd);
+    int dsrc = produce_into(target, pd.diff_src_desc(), op, Phase::backward, after);
+    bwd.push_back(step(pd, {{DNNL_ARG_DIFF_DST, bdiff}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, dsrc}},
+                       layer_row[op], Phase::backward));
+    for (Step& st : after) bwd.push_back(std::move(st));
+  }
+
   void lower_conv(int op);
 
   void lower_fc(int op);
