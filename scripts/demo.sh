@@ -8,6 +8,11 @@ scripts/build.sh >/dev/null
 dlc=build/bin/dlc
 
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# The first N lines of a command's output. Not `cmd | head`: head exits
+# early, the command gets SIGPIPE, and pipefail stops the demo.
+first() { local n=$1; shift; "$@" > "$tmp/out.txt"; head -n "$n" "$tmp/out.txt"; }
 
 step "The main job: how long does training take? The Deep Learning Cookbook's table" \
      "dlc simulate examples/cookbook.dlc   (VGG-16, 100M images, 10 epochs, 64 P100s)"
@@ -24,18 +29,21 @@ step "The Deep Learning Cookbook's table of popular models, from dlc's own specs
 $dlc models --format table
 
 step "What one network costs, layer by layer (here the first 12 rows)" "dlc stats ResNet50 | head -14"
-$dlc stats ResNet50 --format table | head -14
+first 14 $dlc stats ResNet50 --format table
+
+step "The same kind of spec, run for real on this machine's CPU (oneDNN), layer by layer (the last rows)" \
+     "dlc run examples/local_cpu.dlc --experiment resnet18_infer --iters 3"
+$dlc run examples/local_cpu.dlc --experiment resnet18_infer --warmup 1 --iters 3 --format table > "$tmp/run.txt" 2>/dev/null
+tail -n 6 "$tmp/run.txt"
 
 step "Check a spec of your own (imports std.models and std.hardware)" "dlc check examples/quickstart.dlc"
 $dlc check examples/quickstart.dlc
 
 step "Every layer of a model: hierarchical name, op, output shape, params, MACs" \
      "dlc check --emit=checked examples/quickstart.dlc | head -12"
-$dlc check --emit=checked examples/quickstart.dlc | head -12
+first 12 $dlc check --emit=checked examples/quickstart.dlc
 
 step "A mistake gets a compiler-style diagnostic (file:line:col, caret, note)" "dlc check mistake.dlc"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/mistake.dlc" <<'DLC'
 import std.hardware
 
