@@ -157,8 +157,9 @@ std::string result_table(const Result& r) {
     if (spread) row.push_back(l.spread ? fmt::format("{:.0f}%", 100 * *l.spread) : "");
     t.row(row);
   }
-  std::string out = fmt::format("{} on {} ({}): {}, {}, global batch {}\n\n", r.model, r.system, r.device, r.phase,
-                                r.precision, r.batch);
+  // A measured run is one machine's share: its batch is that machine's.
+  std::string out = fmt::format("{} on {} ({}): {}, {}, {} {}\n\n", r.model, r.system, r.device, r.phase,
+                                r.precision, r.source == "measured" ? "batch" : "global batch", r.batch);
   out += t.render();
   out += fmt::format("\nstep {}: compute {}, exposed communication {}; {} samples/s; memory {} per device\n",
                      seconds(r.totals.iteration_s), seconds(r.totals.compute_s), seconds(r.totals.comm_s),
