@@ -50,6 +50,28 @@ std::string default_format(const std::string& output) {
   return isatty(fileno(stdout)) ? "table" : "json";
 }
 
+std::vector<const compiler::CheckedDecl*> select_experiments(const compiler::CheckedModule& module,
+                                                             const std::string& file, const std::string& wanted,
+                                                             const std::string& verb,
+                                                             std::vector<std::string>& all_names) {
+  std::vector<const compiler::CheckedDecl*> chosen;
+  all_names.clear();
+  for (const compiler::CheckedDecl& d : module.decls)
+    if (d.kind == lang::ast::DeclKind::experiment && module.program->is_root(d.decl->name.range.file)) {
+      all_names.push_back(d.name);
+      if (wanted.empty() || d.name == wanted) chosen.push_back(&d);
+    }
+  if (!chosen.empty()) return chosen;
+  if (wanted.empty()) {
+    fmt::print(stderr, "dlc: error: {} declares no experiment to {}\n", file, verb);
+  } else {
+    std::string close = lang::closest_match(wanted, all_names);
+    fmt::print(stderr, "dlc: error: {} has no experiment '{}'{}\n", file, wanted,
+               close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
+  }
+  return chosen;
+}
+
 int write_result(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
     std::fputs(text.c_str(), stdout);

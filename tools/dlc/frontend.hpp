@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "compiler/checker.hpp"
 #include "compiler/loader.hpp"
 #include "lang/diagnostics.hpp"
 
@@ -21,6 +23,15 @@ std::unique_ptr<compiler::Program> load_input(const std::string& input, lang::Di
 
 // Prints diagnostics (sorted, deduplicated); returns true when there were errors.
 bool report(lang::Diagnostics& diags, const compiler::Program& program, bool color);
+
+// The experiments of the root file named `wanted` (all of them when it is
+// empty), with `all_names` set to every experiment's name. When none matches,
+// prints the error ("declares no experiment to <verb>", or "has no
+// experiment 'x'; did you mean 'y'?") and returns an empty list.
+std::vector<const compiler::CheckedDecl*> select_experiments(const compiler::CheckedModule& module,
+                                                             const std::string& file, const std::string& wanted,
+                                                             const std::string& verb,
+                                                             std::vector<std::string>& all_names);
 
 // What --format defaults to: for -o FILE, the file's extension (.csv, .txt:
 // table, else json); on stdout, "table" on a terminal and "json" otherwise.

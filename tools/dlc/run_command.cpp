@@ -57,23 +57,9 @@ int run_run(const RunOptions& o) {
   auto module = compiler::check(load_input(o.file, diags), diags);
   if (report(diags, *module->program, color)) return 1;
 
-  std::vector<const compiler::CheckedDecl*> chosen;
   std::vector<std::string> names;
-  for (const compiler::CheckedDecl& d : module->decls)
-    if (d.kind == lang::ast::DeclKind::experiment && module->program->is_root(d.decl->name.range.file)) {
-      names.push_back(d.name);
-      if (o.experiment.empty() || d.name == o.experiment) chosen.push_back(&d);
-    }
-  if (chosen.empty()) {
-    if (o.experiment.empty()) {
-      fmt::print(stderr, "dlc: error: {} declares no experiment to run\n", o.file);
-    } else {
-      std::string close = lang::closest_match(o.experiment, names);
-      fmt::print(stderr, "dlc: error: {} has no experiment '{}'{}\n", o.file, o.experiment,
-                 close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
-    }
-    return 1;
-  }
+  auto chosen = select_experiments(*module, o.file, o.experiment, "run", names);
+  if (chosen.empty()) return 1;
   if (chosen.size() > 1) {
     fmt::print(stderr, "dlc: error: {} declares {} experiments ({}); choose one with --experiment NAME\n", o.file,
                chosen.size(), fmt::join(names, ", "));

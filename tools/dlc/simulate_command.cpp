@@ -85,23 +85,9 @@ int run_simulate(const SimulateOptions& o) {
   auto t1 = clock::now();
   if (report(diags, *module->program, color)) return 1;
 
-  std::vector<const compiler::CheckedDecl*> experiments;
   std::vector<std::string> names;
-  for (const compiler::CheckedDecl& d : module->decls)
-    if (d.kind == lang::ast::DeclKind::experiment && module->program->is_root(d.decl->name.range.file)) {
-      names.push_back(d.name);
-      if (o.experiment.empty() || d.name == o.experiment) experiments.push_back(&d);
-    }
-  if (experiments.empty()) {
-    if (o.experiment.empty()) {
-      fmt::print(stderr, "dlc: error: {} declares no experiment to simulate\n", o.file);
-    } else {
-      std::string close = lang::closest_match(o.experiment, names);
-      fmt::print(stderr, "dlc: error: {} has no experiment '{}'{}\n", o.file, o.experiment,
-                 close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
-    }
-    return 1;
-  }
+  auto experiments = select_experiments(*module, o.file, o.experiment, "simulate", names);
+  if (experiments.empty()) return 1;
   if (!o.scale.empty() && experiments.size() > 1) {
     fmt::print(stderr, "dlc: error: --scale sweeps one experiment; choose one with --experiment ({})\n",
                fmt::join(names, ", "));
