@@ -1,5 +1,6 @@
 #include "compiler/plan.hpp"
 
+#include <filesystem>
 #include <fmt/format.h>
 
 namespace dlc::compiler {
@@ -69,6 +70,53 @@ std::pair<std::int64_t, const CheckedDecl*> replicated(const CheckedModule& m, c
   return {v->count, m.find_decl(v->decl->name.name)};
 }
 
+// A crossbar declaration over ISAAC-CE's defaults (compiler/crossbar.hpp).
+Crossbar crossbar(const CheckedDecl& d) {
+  Crossbar c;
+  c.name = d.name;
+  auto whole = [&](std::string_view key, std::int64_t& field) {
+    if (const Value* v = get(d, key)) field = static_cast<std::int64_t>(v->number);
+  };
+  auto real = [&](std::string_view key, double& field) {
+    if (const Value* v = get(d, key)) field = v->number;
+  };
+  auto flag = [&](std::string_view key, bool& field) {
+    if (const Value* v = get(d, key)) field = v->boolean;
+  };
+  whole("rows", c.rows);
+  whole("cols", c.cols);
+  whole("cell_bits", c.cell_bits);
+  whole("weight_bits", c.weight_bits);
+  whole("input_bits", c.input_bits);
+  whole("dac_bits", c.dac_bits);
+  whole("adc_bits", c.adc_bits);
+  whole("cols_per_adc", c.cols_per_adc);
+  real("read_time", c.read_time);
+  real("adc_rate", c.adc_rate);
+  whole("arrays_per_ima", c.arrays_per_ima);
+  whole("adcs_per_ima", c.adcs_per_ima);
+  whole("imas_per_tile", c.imas_per_tile);
+  whole("tiles", c.tiles);
+  real("clock", c.clock);
+  real("digital_ops_per_cycle", c.digital_ops_per_cycle);
+  if (const Value* v = get(d, "signed_weights")) c.signed_weights = v->text;
+  flag("unit_column", c.unit_column);
+  flag("flip_encoding", c.flip_encoding);
+  flag("replicate", c.replicate);
+  real("conductance_min", c.conductance_min);
+  real("conductance_max", c.conductance_max);
+  for (auto& [name, part] : c.parts()) {
+    real(fmt::format("power.{}", name), part->power);
+    real(fmt::format("area.{}", name), part->area);
+  }
+  real("noise.programming_variation", c.programming_variation);
+  real("noise.read_noise", c.read_noise);
+  real("noise.wire_resistance", c.wire_resistance);
+  real("noise.stuck_at", c.stuck_at);
+  if (const Value* v = get(d, "noise.seed")) c.seed = static_cast<std::uint64_t>(v->number);
+  return c;
+}
+
 PlanSystem system(const CheckedModule& m, const CheckedDecl& d) {
   PlanSystem s;
   s.name = d.name;
@@ -76,6 +124,12 @@ PlanSystem system(const CheckedModule& m, const CheckedDecl& d) {
   const CheckedDecl* node = nullptr;
   if (d.kind == lang::ast::DeclKind::device) {
     s.device = device(d);
+    return s;
+  }
+  if (d.kind == lang::ast::DeclKind::crossbar) {
+    s.crossbar = crossbar(d);
+    s.device.name = d.name;
+    s.device.kind = "crossbar";
     return s;
   }
   if (d.kind == lang::ast::DeclKind::cluster) {
@@ -117,6 +171,39 @@ std::int64_t window_reads(const Layer& l, std::int64_t in, std::int64_t out) {
 
 }  // namespace
 
+namespace {
+
+PlanHopfield hopfield(const CheckedModule& m, const CheckedDecl& e) {
+  PlanHopfield h;
+  if (const Value* g = get(e, "hopfield.graph")) {
+    h.graph = g->text;
+    for (std::size_t i = 0; g->kind == Value::Kind::call && i < g->items->size(); ++i) {
+      const std::string& name = (*g->names)[i];
+      const Value& v = (*g->items)[i];
+      if (name == "nodes") h.nodes = static_cast<std::int64_t>(v.number);
+      else if (name == "density") h.density = v.number;
+      else if (name == "seed") h.graph_seed = static_cast<std::uint64_t>(v.number);
+      else if (name == "weighted") h.weighted = v.boolean;
+      else if (name == "path") h.path = v.text;
+    }
+  }
+  // A path is relative to the spec that names it.
+  if (!h.path.empty() && !std::filesystem::path(h.path).is_absolute()) {
+    const std::string& spec = m.program->sources.file(e.decl->name.range.file).path;
+    if (!spec.empty()) h.path = (std::filesystem::path(spec).parent_path() / h.path).lexically_normal().string();
+  }
+  if (const Value* v = get(e, "hopfield.trials")) h.trials = static_cast<std::int64_t>(v->number);
+  if (const Value* v = get(e, "hopfield.sweeps")) h.sweeps = static_cast<std::int64_t>(v->number);
+  if (const Value* v = get(e, "hopfield.noise_start")) h.noise_start = v->number;
+  if (const Value* v = get(e, "hopfield.noise_end")) h.noise_end = v->number;
+  if (const Value* v = get(e, "hopfield.schedule")) h.schedule = v->text;
+  if (const Value* v = get(e, "hopfield.seed")) h.seed = static_cast<std::uint64_t>(v->number);
+  if (const Value* v = get(e, "hopfield.optimum")) h.optimum = v->number;
+  return h;
+}
+
+}  // namespace
+
 Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   Plan p;
   p.experiment = e.name;
@@ -146,6 +233,11 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   }
   if (const Value* v = get(e, "system"); v && v->decl)
     if (const CheckedDecl* sys = m.find_decl(v->decl->name.name)) p.system = system(m, *sys);
+  if (get(e, "hopfield.graph")) {
+    p.hopfield = hopfield(m, e);
+    p.phase = "inference";
+    return p;
+  }
 
   const ModelGraph* g = m.find_model(p.model);
   if (!g) return p;

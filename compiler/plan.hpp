@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/crossbar.hpp"
 #include "compiler/module.hpp"
 
 namespace dlc::compiler {
@@ -79,8 +80,26 @@ struct PlanSystem {
   std::int64_t nics = 1;                  // network ports per node
   std::int64_t devices_per_switch = 0;    // 0: no PCIe switch sharing
   std::optional<PlanLink> switch_uplink;
+  std::optional<Crossbar> crossbar;       // a crossbar chip (kind "crossbar"): its figures, defaults filled in
 
   std::int64_t devices() const { return devices_per_node * nodes; }
+};
+
+// A Hopfield network solving max-cut (simulator/hopfield.hpp): the graph and
+// the annealing, as the experiment's hopfield group gives them.
+struct PlanHopfield {
+  std::string graph = "random";  // random or file
+  std::int64_t nodes = 0;        // random(...)
+  double density = 0.5;
+  std::uint64_t graph_seed = 1;
+  bool weighted = false;
+  std::string path;              // file(...): resolved against the directory of the spec that names it
+  std::int64_t trials = 100;
+  std::int64_t sweeps = 15;
+  double noise_start = 1, noise_end = 0;  // in units of the local field's spread
+  std::string schedule = "linear";
+  std::uint64_t seed = 1;
+  std::optional<double> optimum;
 };
 
 struct Plan {
@@ -103,6 +122,7 @@ struct Plan {
   std::string software_name;
   PlanSystem system;
   std::vector<PlanOp> ops;
+  std::optional<PlanHopfield> hopfield;  // a Hopfield experiment (no model, no ops)
 };
 
 // Bytes per element of a precision (fp32 4, fp16/bf16/mixed 2, fp8/int8 1, ...).

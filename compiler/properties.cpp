@@ -37,10 +37,28 @@ const CheckedDecl* PropertyChecker::check(const Decl& d) {
                                                        decl_kind_name(d.kind), d.name.name, p.name, p.doc));
       e.notes.push_back({{}, fmt::format("expected {}", expected_text(p))});
     }
+  if (d.kind == lang::ast::DeclKind::experiment) check_experiment_task(d, out, seen);
   module_.decls.push_back(std::move(out));
   done_[&d] = &module_.decls.back();
   current_ = saved;
   return done_[&d];
+}
+
+// An experiment runs a model, or a Hopfield network: one of the two.
+void PropertyChecker::check_experiment_task(const Decl& d, const CheckedDecl& out,
+                                            const std::map<std::string, SourceRange>& seen) {
+  bool model = out.find("model") || seen.count("model");
+  bool hopfield = std::any_of(out.properties.begin(), out.properties.end(),
+                              [](const Property& p) { return p.key.starts_with("hopfield."); }) ||
+                  std::any_of(seen.begin(), seen.end(), [](const auto& s) { return s.first.starts_with("hopfield"); });
+  if (!model && !hopfield) {
+    auto& e = diags_.error(d.name.range, fmt::format("experiment '{}' is missing the required property 'model' "
+                                                     "(the network)", d.name.name));
+    e.notes.push_back({{}, "expected a model (or a hopfield { ... } group)"});
+  } else if (model && hopfield) {
+    diags_.error(d.name.range, fmt::format("experiment '{}' has both a model and a hopfield group: an experiment "
+                                           "runs one of them", d.name.name));
+  }
 }
 
 void PropertyChecker::check_group(const Decl& d, const Schema& schema, const std::vector<lang::ast::Property>& props,

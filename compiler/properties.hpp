@@ -28,6 +28,8 @@ class PropertyChecker {
 
   void check_group(const lang::ast::Decl& d, const Schema& schema, const std::vector<lang::ast::Property>& props,
                    const std::string& prefix, CheckedDecl& out, std::map<std::string, lang::SourceRange>& seen);
+  void check_experiment_task(const lang::ast::Decl& d, const CheckedDecl& out,
+                             const std::map<std::string, lang::SourceRange>& seen);
   void set(CheckedDecl& out, const std::string& key, Value v);
   bool validate(const PropSpec& spec, const std::string& key, const lang::ast::Expr& expr, Value& v);
   bool mismatch(const std::string& key, const PropSpec& spec, const Value& v);

@@ -78,6 +78,82 @@ struct SummaLayer {
   double bandwidth = 0;            // B/s
 };
 
+// A crossbar chip running a model (simulator/crossbar.hpp): the chip at its
+// peak, the model's mapping, and where time and energy go. Energies per
+// sample; areas in m², power in W.
+struct CrossbarLayer {
+  std::string name, op;
+  bool mapped = false;        // on arrays (else on the digital units)
+  double arrays = 0;          // with replicas
+  double replicas = 1;
+  double mvms = 0;            // matrix-vector products per sample
+  double adc_conversions = 0; // per sample
+  double latency_s = 0;       // one sample, this layer
+  double energy_j = 0;        // per sample
+  double utilisation = 0;     // weight cells / cells of its arrays
+};
+
+struct CrossbarChip {
+  std::string name;
+  double peak_ops_per_s = 0;        // 2 per MAC, at full use of every array
+  double power_w = 0, area_m2 = 0;  // one chip
+  double tile_power_w = 0, tile_area_m2 = 0;
+  double adc_power_share = 0;       // of a tile's
+  double adc_area_share = 0;
+  double adc_power_w = 0;           // the chip's ADCs together
+  double conversions_per_mac = 0;   // at full use
+  double mvm_s = 0;                 // one matrix-vector product
+  double arrays = 0;                // per chip
+  std::int64_t adc_bits = 0, adc_bits_required = 0;
+};
+
+struct CrossbarRun {
+  CrossbarChip chip;
+  double arrays_needed = 0;
+  double chips = 0;
+  double utilisation = 0;           // arrays used / arrays of the chips
+  double latency_s = 0;             // one sample through every layer
+  double interval_s = 0;            // pipelined: between two samples (the slowest layer)
+  double energy_j = 0;              // per sample, static power included
+  std::vector<std::pair<std::string, double>> energy_by_part;  // J per sample
+  double power_w = 0;               // at the run's throughput
+  double area_m2 = 0;               // all chips
+  double ops_per_sample = 0;        // 2 x MACs
+  std::vector<CrossbarLayer> layers;
+};
+
+// A Hopfield network solving max-cut on a crossbar (simulator/maxcut.hpp).
+struct HopfieldReport {
+  std::string graph;                 // how it was made: "random(...)" or the file's path
+  std::int64_t nodes = 0, edges = 0;
+  std::optional<double> optimum;     // the best cut, where known
+  std::string optimum_source;        // "brute force" or "given"
+  std::int64_t trials = 0, sweeps = 0;
+  double noise_start = 0, noise_end = 0;
+  std::string schedule;
+  double best_cut = 0;               // over all trials
+  double mean_cut = 0;               // of the trials' final states
+  std::optional<double> success_rate;             // final state optimal
+  std::optional<double> success_rate_noise_free;  // the same trials without annealing noise
+  std::optional<double> mean_updates_to_solution;
+  double arrays = 0;                 // holding W
+  double update_s = 0, update_j = 0; // one update: a product on the arrays
+  std::optional<double> time_to_solution_s, energy_to_solution_j;  // 99 % confidence
+  std::vector<double> energy_trace;  // the first trial's energy after each sweep
+};
+
+// One layer through the functional model of a crossbar (dlc simulate
+// --functional): its error against the exact product.
+struct FunctionalLayer {
+  std::string name, op;
+  std::int64_t inputs = 0, outputs = 0, samples = 0;  // K, the outputs checked, the input vectors
+  double max_abs = 0, rms = 0;    // in units of the exact outputs
+  double deviation = 0;           // RMS error / RMS of the exact outputs
+  double enob = 0;                // log2(range / (√12 · RMS)); +inf when exact
+  bool exact = false;
+  std::int64_t saturations = 0;   // ADC conversions clipped
+};
+
 struct Result {
   std::string source = "simulated";
   std::string experiment, model, system, device, phase, precision;
@@ -87,6 +163,10 @@ struct Result {
   std::optional<Requirements> requirements;  // training runs with a dataset
   std::vector<SummaLayer> summa;             // model-parallel runs
   std::optional<DeviceModel> device_model;   // measured records
+  std::optional<CrossbarRun> crossbar;       // experiments on a crossbar chip
+  std::optional<HopfieldReport> hopfield;    // Hopfield experiments
+  std::vector<FunctionalLayer> functional;   // dlc simulate --functional
+  std::optional<double> energy_per_sample_j; // where the system's power is known
 };
 
 std::string result_json(const Result& r);

@@ -186,6 +186,44 @@ const Schema& software_schema() {
   return s;
 }
 
+// A Hopfield network solving max-cut on a crossbar (simulator/hopfield.hpp).
+const Schema& graph_random_schema() {
+  static const Schema s{"random(...)", {
+      integer("nodes", "nodes of the graph", 2, 100000),
+      quantity("density", dims::number(), "probability of each edge (Erdős–Rényi)", 0, 1),
+      integer("seed", "random seed", 0),
+      boolean("weighted", "edge weights ±1 at random instead of 1"),
+  }};
+  return s;
+}
+
+const Schema& graph_file_schema() {
+  static const Schema s{"file(...)", {
+      string("path", "an edge list (Biq Mac format: 'n m', then 'u v [w]' per edge), relative to this file"),
+  }};
+  return s;
+}
+
+const Schema& hopfield_schema() {
+  static const Schema s{"hopfield", [] {
+    PropSpec graph = make("graph", PropType::variant, "the max-cut instance: random(...) or file(...)");
+    graph.choices = {"random", "file"};
+    graph.args = {&graph_random_schema(), &graph_file_schema()};
+    return std::vector<PropSpec>{
+        required(graph),
+        integer("trials", "independent runs from random states", 1, 1000000),
+        integer("sweeps", "updates of every neuron per trial", 1, 1000000),
+        quantity("noise_start", dims::number(),
+                 "annealing noise at the first update, in units of the local field's spread", 0, 1000),
+        quantity("noise_end", dims::number(), "annealing noise at the last update", 0, 1000),
+        choice("schedule", {"linear", "exponential", "constant"}, "how the noise falls from start to end"),
+        integer("seed", "random seed of the trials", 0),
+        quantity("optimum", dims::number(), "the known best cut (else found by brute force up to 24 nodes)", 0),
+    };
+  }()};
+  return s;
+}
+
 const Schema& experiment_schema() {
   static const Schema s{"experiment", [] {
     PropSpec batch = quantity("batch", dims::number(), "batch size", 1, 1e9);
@@ -196,10 +234,12 @@ const Schema& experiment_schema() {
     PropSpec parallel = make("parallel", PropType::variant, "how work is split across devices");
     parallel.choices = {"data", "model"};
     parallel.args = {&data_parallel_schema(), &model_parallel_schema()};
-    PropSpec model = required(make("model", PropType::model, "the network"));
+    // Required unless the experiment is a Hopfield network's (the checker says so).
+    PropSpec model = make("model", PropType::model, "the network");
     return std::vector<PropSpec>{
         model,
-        required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster}, "what it runs on")),
+        required(reference("system", {DeclKind::device, DeclKind::node, DeclKind::cluster, DeclKind::crossbar},
+                            "what it runs on")),
         dataset,
         positive(quantity("epochs", dims::number(), "passes over the dataset")),
         batch,
@@ -210,6 +250,7 @@ const Schema& experiment_schema() {
         choice("phase", {"training", "inference"}, "training or inference"),
         group("software", &software_schema(), "framework profile"),
         positive(quantity("target_time", dims::time(), "time budget for the whole run")),
+        group("hopfield", &hopfield_schema(), "a Hopfield network solving max-cut on a crossbar, instead of a model"),
     };
   }()};
   return s;
@@ -226,15 +267,56 @@ const Schema& crossbar_noise_schema() {
   return s;
 }
 
+// The parts of a crossbar chip whose power or area is given per unit (see
+// compiler/crossbar.hpp for the counts).
+const std::vector<std::pair<const char*, const char*>>& crossbar_parts() {
+  static const std::vector<std::pair<const char*, const char*>> parts{
+      {"adc", "one ADC"},
+      {"dac", "one DAC (one per row of each array)"},
+      {"sample_hold", "one sample-and-hold (one per column of each array)"},
+      {"array", "one array"},
+      {"shift_add", "an IMA's shift-and-add units"},
+      {"input_register", "an IMA's input register"},
+      {"output_register", "an IMA's output register"},
+      {"edram", "a tile's eDRAM buffer"},
+      {"bus", "a tile's bus"},
+      {"router", "a tile's share of a router"},
+      {"digital", "a tile's digital units (activation, pooling, shift-and-add, output register)"},
+      {"io", "the chip's off-chip links"},
+  };
+  return parts;
+}
+
+const Schema& crossbar_power_schema() {
+  static const Schema s{"power", [] {
+    std::vector<PropSpec> v;
+    for (const auto& [name, what] : crossbar_parts())
+      v.push_back(quantity(name, dims::power(), fmt::format("power of {}", what)));
+    return v;
+  }()};
+  return s;
+}
+
+const Schema& crossbar_area_schema() {
+  static const Schema s{"area", [] {
+    std::vector<PropSpec> v;
+    for (const auto& [name, what] : crossbar_parts())
+      v.push_back(quantity(name, dims::area(), fmt::format("area of {}", what)));
+    return v;
+  }()};
+  return s;
+}
+
 const Schema& crossbar_schema() {
   static const Schema s{"crossbar", {
       integer("rows", "rows per array"),
       integer("cols", "columns per array"),
-      integer("cell_bits", "bits stored per cell"),
-      integer("weight_bits", "bits per weight"),
-      integer("input_bits", "bits per input"),
-      integer("dac_bits", "bits per DAC step"),
-      integer("adc_bits", "ADC resolution"),
+      integer("cell_bits", "bits stored per cell", 1, 8),
+      integer("weight_bits", "bits per weight", 1, 32),
+      integer("input_bits", "bits per input", 1, 32),
+      integer("dac_bits", "bits per DAC step", 1, 16),
+      integer("adc_bits", "ADC resolution", 1, 24),
+      integer("cols_per_adc", "columns sharing one ADC"),
       positive(quantity("read_time", dims::time(), "one array read")),
       positive(quantity("adc_rate", dims::sample_rate(), "ADC sample rate (1.28 GSa/s)")),
       integer("arrays_per_ima", "arrays per in-situ multiply-accumulate unit"),
@@ -242,9 +324,16 @@ const Schema& crossbar_schema() {
       integer("imas_per_tile", "IMAs per tile"),
       integer("tiles", "tiles per chip"),
       positive(quantity("clock", dims::frequency(), "digital clock")),
+      positive(quantity("digital_ops_per_cycle", dims::number(),
+                        "element operations per cycle of a tile's digital units (pooling, activations)")),
       choice("signed_weights", {"offset", "differential"}, "how negative weights are encoded"),
+      boolean("unit_column", "offset encoding: a unit column per array removes the bias"),
+      boolean("flip_encoding", "columns whose sum would exceed half the ADC range are stored flipped (ISAAC)"),
+      boolean("replicate", "copy the layers with the most positions onto spare arrays to balance the pipeline"),
       quantity("conductance_min", dims::conductance(), "lowest programmable conductance", 0),
       quantity("conductance_max", dims::conductance(), "highest programmable conductance", 0),
+      group("power", &crossbar_power_schema(), "power per unit of each part"),
+      group("area", &crossbar_area_schema(), "area per unit of each part"),
       group("noise", &crossbar_noise_schema(), "non-idealities (all off by default)"),
   }};
   return s;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "simulator/collectives.hpp"
+#include "simulator/crossbar.hpp"
 #include "simulator/memory.hpp"
 #include "simulator/roofline.hpp"
 
@@ -32,6 +33,7 @@ std::string arg(const Plan& p, const std::string& key, const std::string& fallba
 }  // namespace
 
 bool build(const Plan& plan, Simulation& s, std::string& error) {
+  if (plan.system.crossbar) return build_crossbar(plan, s, error);
   s = Simulation{};
   s.plan = plan;
   Params& params = s.params;
@@ -204,6 +206,7 @@ bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
 }
 
 bool evaluate(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error) {
+  if (s.crossbar) return evaluate_crossbar(s, values, r, error);
   std::vector<double> x;
   s.program.run(values, x);
   const double per_device = x[0], global = x[1], devices = x[2], step = x[3];
@@ -284,6 +287,7 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     if (epochs) r.totals.total_s = *r.totals.epoch_s * values[*epochs];
   }
   r.totals.memory_per_device_bytes = memory;
+  if (sys.device.power > 0) r.energy_per_sample_j = sys.device.power * devices * step / global;
   if (p.phase == "training" && dataset) {
     compiler::Requirements q;
     double forward = 0;

@@ -26,6 +26,7 @@
 // communication. Inference runs forward only.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ struct Simulation {
   // kPerLayer values for each layer.
   CostProgram program;
   static constexpr std::size_t kTotals = 9, kPerLayer = 9;
+  // Experiments on a crossbar chip: the chip's model (simulator/crossbar.hpp)
+  // instead of the device roofline.
+  std::shared_ptr<const struct CrossbarModel> crossbar;
 };
 
 // Builds the cost model. Fails with a message on an experiment that cannot

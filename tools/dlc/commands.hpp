@@ -36,6 +36,8 @@ struct SimulateOptions {
   std::vector<std::string> set;  // key=value
   std::string scale;             // key=v1,v2,...
   bool stats = false;            // time per stage, on stderr
+  bool functional = false;       // crossbar experiments: each layer through the functional model
+  int samples = 4;               // input vectors per layer, with --functional
   std::string format;
   std::string output;
   std::string color = "auto";

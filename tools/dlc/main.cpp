@@ -73,6 +73,11 @@ int run(int argc, char** argv) {
   simulate_cmd->add_option("--experiment", simulate.experiment, "the experiment to simulate (default: all of the file's)");
   simulate_cmd->add_option("--set", simulate.set, "change a parameter of the model: --set nodes=16 --set network.bandwidth=100Gb/s");
   simulate_cmd->add_option("--scale", simulate.scale, "sweep a parameter: --scale nodes=1,2,4,8");
+  simulate_cmd->add_flag("--functional", simulate.functional,
+                         "crossbar experiments: run each mapped layer's product through the functional model of the "
+                         "chip (quantisation, ADC, noise) and report its error");
+  simulate_cmd->add_option("--samples", simulate.samples, "with --functional: random input vectors per layer")
+      ->check(CLI::Range(1, 100000));
   simulate_cmd->add_flag("--stats", simulate.stats, "print the time of each stage (check, build the model, evaluate) to stderr");
   simulate_cmd->add_option("--format", simulate.format, "table, json (schema dlc.result/1) or csv; default: table on a "
                                                         "terminal, json otherwise")

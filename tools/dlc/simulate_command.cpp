@@ -2,6 +2,8 @@
 // experiment prints its per-layer table and totals; several print one row
 // each; --set changes a parameter of the cost model, --scale sweeps one.
 #include <chrono>
+#include <fstream>
+#include <optional>
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,6 +11,8 @@
 #include "compiler/checker.hpp"
 #include "compiler/plan.hpp"
 #include "compiler/result.hpp"
+#include "simulator/crossbar.hpp"
+#include "simulator/maxcut.hpp"
 #include "simulator/simulate.hpp"
 #include "tools/dlc/commands.hpp"
 #include "tools/dlc/frontend.hpp"
@@ -71,6 +75,38 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
+// A Hopfield experiment: its graph (generated, or read from its file) and
+// its trials on the crossbar chip. Failures are reported at the experiment,
+// or at the graph file's line.
+std::optional<compiler::Result> hopfield(const compiler::Plan& plan, const compiler::CheckedDecl& e,
+                                         lang::Diagnostics& failures) {
+  const compiler::PlanHopfield& h = *plan.hopfield;
+  std::string text, error;
+  if (h.graph == "file") {
+    std::ifstream in(h.path, std::ios::binary);
+    if (h.path.empty() || !in) {
+      failures.error(e.decl->name.range, fmt::format("cannot read the graph file '{}'", h.path));
+      return std::nullopt;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  simulator::Graph graph;
+  int line = 0;
+  if (!simulator::experiment_graph(h, text, graph, error, line)) {
+    if (line > 0)
+      failures.error(e.decl->name.range, fmt::format("{}:{}: {}", h.path, line, error));
+    else
+      failures.error(e.decl->name.range, error);
+    return std::nullopt;
+  }
+  compiler::Result r;
+  if (!simulator::run_hopfield(plan, graph, r, error)) {
+    failures.error(e.decl->name.range, error);
+    return std::nullopt;
+  }
+  return r;
+}
+
 }  // namespace
 
 int run_simulate(const SimulateOptions& o) {
@@ -104,6 +140,16 @@ int run_simulate(const SimulateOptions& o) {
     compiler::Plan plan = compiler::lower(*module, *e);
     Simulation sim;
     std::string error;
+    if (plan.hopfield) {
+      if (!o.set.empty() || !o.scale.empty()) {
+        fmt::print(stderr, "dlc: error: --set and --scale change a cost model's parameters; the hopfield experiment "
+                           "'{}' has none\n", plan.experiment);
+        return 1;
+      }
+      std::optional<compiler::Result> r = hopfield(plan, *e, failures);
+      if (r) results.push_back(std::move(*r));
+      continue;
+    }
     auto b0 = clock::now();
     if (!simulator::build(plan, sim, error)) {
       failures.error(e->decl->name.range, error);
@@ -149,6 +195,17 @@ int run_simulate(const SimulateOptions& o) {
     bool ok = simulator::evaluate(sim, r, error);
     evaluating += clock::now() - e0;
     ++evaluations;
+    if (ok && o.functional) {
+      if (!plan.system.crossbar) {
+        failures.error(e->decl->name.range, fmt::format("--functional: '{}' runs on '{}', which is not a crossbar chip",
+                                                        plan.experiment, plan.system.name));
+        continue;
+      }
+      simulator::FunctionalOptions fo;
+      fo.samples = o.samples;
+      fo.seed = plan.system.crossbar->seed;
+      ok = simulator::functional_errors(plan, fo, r, error);
+    }
     if (!ok) {
       failures.error(e->decl->name.range, error);
       continue;

@@ -1,0 +1,176 @@
+#include "simulator/maxcut.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "simulator/crossbar_functional.hpp"
+#include "simulator/simulate.hpp"
+
+namespace dlc::simulator {
+
+using compiler::Plan;
+using compiler::PlanHopfield;
+
+bool experiment_graph(const PlanHopfield& h, const std::string& text, Graph& out, std::string& error,
+                      int& error_line) {
+  error_line = 0;
+  if (h.graph == "file") return parse_edge_list(text, out, error, error_line);
+  if (h.nodes < 2) {
+    error = "random(...) needs nodes = N (at least 2)";
+    return false;
+  }
+  out = random_graph(static_cast<int>(h.nodes), h.density, h.graph_seed, h.weighted);
+  return true;
+}
+
+namespace {
+
+// What one update costs on the chip: the cost model of W as one n x n layer.
+bool update_cost(const Plan& plan, std::int64_t n, double& seconds, double& joules, double& arrays,
+                 std::string& error) {
+  Plan p;
+  p.experiment = plan.experiment;
+  p.model = "hopfield";
+  p.phase = "inference";
+  p.precision = plan.precision;
+  p.element_bytes = plan.element_bytes;
+  p.system = plan.system;
+  compiler::PlanOp input;
+  input.name = "s";
+  input.op = "input";
+  input.output = {n};
+  compiler::PlanOp w;
+  w.name = "W";
+  w.op = "fc";
+  w.op_class = compiler::OpClass::matmul;
+  w.def = compiler::find_op("fc");
+  w.output = {n};
+  w.inputs = {0};
+  w.params = n * n;
+  w.macs_forward = n * n;
+  w.args.tensors = {compiler::TensorInfo{{n}, compiler::DType::f32}};
+  p.ops = {input, w};
+  Simulation sim;
+  compiler::Result r;
+  if (!build(p, sim, error) || !evaluate(sim, r, error)) return false;
+  seconds = r.crossbar->latency_s;
+  joules = r.crossbar->energy_j;
+  arrays = r.crossbar->arrays_needed;
+  return true;
+}
+
+HopfieldOptions options(const PlanHopfield& h, std::optional<double> optimum) {
+  HopfieldOptions o;
+  o.trials = static_cast<int>(h.trials);
+  o.sweeps = static_cast<int>(h.sweeps);
+  o.noise_start = h.noise_start;
+  o.noise_end = h.noise_end;
+  o.schedule = h.schedule == "exponential" ? HopfieldOptions::Schedule::exponential
+               : h.schedule == "constant"  ? HopfieldOptions::Schedule::constant
+                                           : HopfieldOptions::Schedule::linear;
+  o.seed = h.seed;
+  o.optimum = optimum;
+  return o;
+}
+
+}  // namespace
+
+bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, std::string& error) {
+  if (!plan.hopfield || !plan.system.crossbar) {
+    error = fmt::format("a hopfield experiment runs on a crossbar chip; '{}' is a {}", plan.system.name,
+                        plan.system.kind);
+    return false;
+  }
+  const PlanHopfield& h = *plan.hopfield;
+  const compiler::Crossbar& xbar = *plan.system.crossbar;
+  if (h.schedule == "exponential" && (h.noise_start > 0) != (h.noise_end > 0)) {
+    error = "an exponential schedule needs noise_start and noise_end both above 0 (or both 0)";
+    return false;
+  }
+  const std::int64_t n = graph.nodes;
+  compiler::HopfieldReport rep;
+  rep.graph = h.graph == "file" ? h.path
+                                : fmt::format("random({} nodes, density {:g}, seed {}{})", h.nodes, h.density,
+                                              h.graph_seed, h.weighted ? ", weighted" : "");
+  rep.nodes = n;
+  rep.edges = static_cast<std::int64_t>(graph.edges.size());
+  rep.trials = h.trials;
+  rep.sweeps = h.sweeps;
+  rep.noise_start = h.noise_start;
+  rep.noise_end = h.noise_end;
+  rep.schedule = h.schedule;
+  if (h.optimum) {
+    rep.optimum = h.optimum;
+    rep.optimum_source = "given";
+  } else if (n <= 24) {
+    rep.optimum = brute_force_max_cut(graph).value;
+    rep.optimum_source = "brute force";
+  }
+  if (!update_cost(plan, n, rep.update_s, rep.update_j, rep.arrays, error)) return false;
+
+  // The local field from the arrays. An ideal chip whose ADC is wide enough
+  // computes it exactly (the functional model is bit-exact there), so the
+  // plain sum stands in for it; otherwise every read goes through the model.
+  Field field = exact_field(graph);
+  bool ideal = xbar.programming_variation == 0 && xbar.read_noise == 0 && xbar.stuck_at == 0 &&
+               xbar.wire_resistance == 0 &&
+               xbar.adc_bits >= compiler::adc_bits_required(xbar.rows, xbar.dac_bits, xbar.cell_bits, xbar.flip_encoding);
+  std::shared_ptr<RealCrossbarMatrix> matrix;
+  if (!ideal) {
+    std::mt19937_64 rng(xbar.seed);
+    std::vector<double> w = hopfield_weights(graph);
+    try {
+      matrix = std::make_shared<RealCrossbarMatrix>(RealCrossbarMatrix::program(xbar, n, n, w, rng));
+    } catch (const std::invalid_argument& e) {
+      error = e.what();
+      return false;
+    }
+    field = [matrix](int i, std::span<const std::int8_t> s, std::mt19937_64& rng) {
+      std::vector<double> x(s.begin(), s.end());
+      return matrix->mvm(x, rng)[static_cast<std::size_t>(i)];
+    };
+  }
+  HopfieldRun annealed, quiet;
+  try {
+    annealed = solve(graph, options(h, rep.optimum), field);
+    HopfieldOptions still = options(h, rep.optimum);
+    still.noise_start = still.noise_end = 0;
+    still.schedule = HopfieldOptions::Schedule::constant;
+    quiet = solve(graph, still, field);
+  } catch (const std::invalid_argument& e) {
+    error = e.what();
+    return false;
+  }
+  rep.best_cut = annealed.best_cut;
+  for (const HopfieldTrial& t : annealed.trials) rep.mean_cut += t.final_cut / static_cast<double>(h.trials);
+  rep.success_rate = annealed.success_rate;
+  rep.success_rate_noise_free = quiet.success_rate;
+  rep.mean_updates_to_solution = annealed.mean_updates_to_solution;
+  if (!annealed.energy_traces.empty()) rep.energy_trace = annealed.energy_traces.front();
+  if (rep.success_rate) {
+    ToSolution tts = to_solution_99(annealed, rep.update_s, rep.update_j);
+    if (std::isfinite(tts.seconds)) {
+      rep.time_to_solution_s = tts.seconds;
+      rep.energy_to_solution_j = tts.joules;
+    }
+  }
+
+  out = compiler::Result{};
+  out.experiment = plan.experiment;
+  out.model = "hopfield";
+  out.system = plan.system.name;
+  out.device = plan.system.name;
+  out.phase = "inference";
+  out.precision = plan.precision;
+  out.batch = 1;
+  double trial_s = rep.update_s * static_cast<double>(annealed.updates_per_trial);
+  out.totals.iteration_s = trial_s;
+  out.totals.compute_s = trial_s;
+  out.totals.samples_per_s = trial_s > 0 ? 1 / trial_s : 0;
+  out.energy_per_sample_j = rep.update_j * static_cast<double>(annealed.updates_per_trial);
+  out.hopfield = std::move(rep);
+  return true;
+}
+
+}  // namespace dlc::simulator

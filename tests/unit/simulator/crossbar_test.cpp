@@ -1,0 +1,229 @@
+// The crossbar cost model against the published figures of ISAAC-CE (Shafiee
+// et al., ISCA 2016, Tables I and IV) and PUMA (Ankit et al., ASPLOS 2019),
+// and its layer mapping against counts worked out by hand.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "compiler/checker.hpp"
+#include "compiler/plan.hpp"
+#include "simulator/simulate.hpp"
+#include "tests/unit/approx.hpp"
+
+using namespace dlc;
+using namespace dlc::compiler;
+using namespace dlc::simulator;
+using dlc::test::approx;
+
+namespace {
+
+struct Run {
+  Result result;
+  std::string error;
+  bool ok = false;
+};
+
+Run simulate_spec(const std::string& text) {
+  lang::Diagnostics diags;
+  auto module = compile_text("crossbar.dlc", "import std.hardware\n" + text, diags);
+  REQUIRE_FALSE(diags.has_errors());
+  const CheckedDecl* e = nullptr;
+  for (const CheckedDecl& d : module->decls)
+    if (d.kind == lang::ast::DeclKind::experiment) e = &d;
+  REQUIRE(e);
+  Plan plan = lower(*module, *e);
+  Simulation sim;
+  Run run;
+  if (!build(plan, sim, run.error)) return run;
+  run.ok = evaluate(sim, run.result, run.error);
+  return run;
+}
+
+// One fc layer [1024] -> [1000] on a chip.
+Run fc_on(const std::string& chip, const std::string& declarations = "") {
+  return simulate_spec(declarations + R"(
+model FC {
+  input x: f32[1024]
+  output fc(x, 1000)
+}
+experiment E { model = FC; system = )" + chip + "; phase = inference; batch = 1 }\n");
+}
+
+bool within(double value, double expected, double relative) {
+  return std::fabs(value - expected) <= relative * std::fabs(expected);
+}
+
+}  // namespace
+
+TEST_CASE("crossbar: ISAAC-CE reproduces its published figures") {
+  Run run = fc_on("isaac_ce");
+  REQUIRE(run.ok);
+  REQUIRE(run.result.crossbar);
+  const CrossbarChip& c = run.result.crossbar->chip;
+  // 168 tiles x 12 IMAs x 8 arrays = 16,128 arrays; each product is 128 rows
+  // x 16 weights = 2,048 MACs (4,096 ops) in 16 reads of 100 ns.
+  CHECK(c.arrays == 16128);
+  CHECK(c.mvm_s == approx(1.6e-6));
+  CHECK(within(c.peak_ops_per_s, 41.29e12, 1e-3));
+  CHECK(c.peak_ops_per_s == approx(16128.0 * 4096 / 1.6e-6));
+  // Table I: 168 x 330 mW + 10.4 W; 168 x 0.372 mm² + 22.88 mm².
+  CHECK(within(c.power_w, 65.8, 1e-3));
+  CHECK(within(c.area_m2, 85.4e-6, 1e-3));
+  CHECK(within(c.tile_power_w, 0.330, 1e-3));
+  CHECK(within(c.tile_area_m2, 0.372e-6, 1e-3));
+  // Table IV: 627.5 GOPS/W and 478.95 GOPS/s/mm² (the table's own
+  // arithmetic gives 483.5; within 1 %).
+  CHECK(within(c.peak_ops_per_s / c.power_w, 627.5e9, 5e-3));
+  CHECK(within(c.peak_ops_per_s / (c.area_m2 * 1e6), 478.95e9, 1e-2));
+  // §VIII-A: the ADCs take 58 % of a tile's power and 31 % of its area.
+  CHECK(std::fabs(100 * c.adc_power_share - 58) <= 1);
+  CHECK(std::fabs(100 * c.adc_area_share - 31) <= 1);
+  CHECK(within(c.adc_power_w, 32.26, 1e-2));
+  // One conversion per 16-bit MAC: 16 reads x 128 columns per 2,048 MACs,
+  // and the unit column's 129th: 129/128.
+  CHECK(c.conversions_per_mac == approx(129.0 / 128.0));
+  // Energy per op at the peak: 65.8 W / 41.29 TOPS = 1.594 pJ.
+  CHECK(within(c.power_w / c.peak_ops_per_s, 1.594e-12, 5e-3));
+  // 8 ADC bits for R = 128, v = 1, w = 2 with the flipped encoding.
+  CHECK(c.adc_bits == 8);
+  CHECK(c.adc_bits_required == 8);
+}
+
+TEST_CASE("crossbar: a declaration with no properties is ISAAC-CE") {
+  Run plain = fc_on("X", "crossbar X {}\n");
+  Run isaac = fc_on("isaac_ce");
+  REQUIRE(plain.ok);
+  REQUIRE(isaac.ok);
+  const CrossbarChip &a = plain.result.crossbar->chip, &b = isaac.result.crossbar->chip;
+  CHECK(a.peak_ops_per_s == approx(b.peak_ops_per_s));
+  CHECK(a.power_w == approx(b.power_w));
+  CHECK(a.area_m2 == approx(b.area_m2));
+  CHECK(plain.result.crossbar->energy_j == approx(isaac.result.crossbar->energy_j));
+}
+
+TEST_CASE("crossbar: one conversion per MAC without the unit column, 9 ADC bits without flipping") {
+  Run run = fc_on("X", "crossbar X : isaac_ce { unit_column = false; flip_encoding = false }\n");
+  REQUIRE(run.ok);
+  CHECK(run.result.crossbar->chip.conversions_per_mac == approx(1.0));
+  CHECK(run.result.crossbar->chip.adc_bits_required == 9);
+  Run wide = fc_on("X", "crossbar X : isaac_ce { rows = 256 }\n");
+  REQUIRE(wide.ok);
+  CHECK(wide.result.crossbar->chip.adc_bits_required == 9);
+}
+
+TEST_CASE("crossbar: PUMA reproduces its published node") {
+  Run run = fc_on("puma");
+  REQUIRE(run.ok);
+  const CrossbarChip& c = run.result.crossbar->chip;
+  CHECK(c.arrays == 138 * 8 * 16);
+  CHECK(within(c.peak_ops_per_s, 52.31e12, 5e-3));
+  CHECK(within(c.peak_ops_per_s / (c.area_m2 * 1e6), 577e9, 5e-3));
+  CHECK(within(c.peak_ops_per_s / c.power_w, 837e9, 5e-3));
+  CHECK(within(c.power_w, 62.5, 5e-3));
+}
+
+TEST_CASE("crossbar: an fc layer's arrays, conversions and energy by hand") {
+  // K = 1024 rows over 128-row arrays: 8; N = 1000 weights x 8 cells = 8,000
+  // columns over 128: 63 arrays across. 504 arrays; one product of 16 reads;
+  // conversions 8 x (8,000 + 63 unit columns) x 16 = 1,032,064.
+  Run run = fc_on("isaac_ce");
+  REQUIRE(run.ok);
+  const CrossbarRun& x = *run.result.crossbar;
+  REQUIRE(x.layers.size() == 1);
+  const CrossbarLayer& l = x.layers[0];
+  CHECK(l.mapped);
+  CHECK(l.arrays == 504);
+  CHECK(l.mvms == 1);
+  CHECK(l.adc_conversions == 1032064);
+  CHECK(l.latency_s == approx(1.6e-6));
+  CHECK(l.utilisation == approx(1024.0 * 8000 / (504.0 * 128 * 128)));
+  // Energy per event: an ADC conversion 2 mW / 1.28 GSa/s = 1.5625 pJ; a DAC
+  // drive 4 mW / 1024 x 100 ns; an array read 0.3 mW x 100 ns plus the
+  // IMA's (1.67 mW / 8) and the tile's (40.85 mW / 96) shares of a cycle.
+  double reads = 504.0 * 16, drives = 63.0 * 1024 * 16;
+  double e_adc = 1032064 * 1.5625e-12, e_sh = 1032064 * (10e-6 / 1024) * 100e-9;
+  double e_dac = drives * (4e-3 / 1024) * 100e-9;
+  double e_read = reads * (0.3e-3 + 1.67e-3 / 8 + (20.7e-3 + 7e-3 + 10.5e-3 + 2.65e-3) / 96) * 100e-9;
+  CHECK(l.energy_j == approx(e_adc + e_sh + e_dac + e_read));
+  // The chip's HyperTransport draws its 10.4 W over the 1.6 us.
+  CHECK(x.energy_j == approx(l.energy_j + 10.4 * 1.6e-6));
+  CHECK(x.chips == 1);
+}
+
+TEST_CASE("crossbar: a convolution's positions and groups") {
+  // 3x3 conv, 64 -> 128 channels on 56 x 56, pad 1: K = 576 (5 arrays down),
+  // N = 128 x 8 = 1,024 columns (8 across): 40 arrays, 3,136 products.
+  Run run = simulate_spec(R"(
+crossbar X : isaac_ce { replicate = false }
+model C {
+  input x: f32[64, 56, 56]
+  output conv(x, 128, kernel = [3, 3], pad = [1, 1])
+}
+experiment E { model = C; system = X; phase = inference; batch = 1 }
+)");
+  REQUIRE(run.ok);
+  const CrossbarLayer& l = run.result.crossbar->layers.at(0);
+  CHECK(l.arrays == 40);
+  CHECK(l.mvms == 3136);
+  CHECK(l.adc_conversions == 3136.0 * 5 * (1024 + 8) * 16);
+  CHECK(l.latency_s == approx(3136 * 1.6e-6));
+  // Four groups: K = 16 x 9 = 144 (2 arrays down), N = 32 x 8 = 256 columns
+  // (2 across), per group; the groups work side by side.
+  Run grouped = simulate_spec(R"(
+crossbar X : isaac_ce { replicate = false }
+model G {
+  input x: f32[64, 56, 56]
+  output conv(x, 128, kernel = [3, 3], pad = [1, 1], groups = 4)
+}
+experiment E { model = G; system = X; phase = inference; batch = 1 }
+)");
+  REQUIRE(grouped.ok);
+  const CrossbarLayer& g = grouped.result.crossbar->layers.at(0);
+  CHECK(g.arrays == 16);
+  CHECK(g.mvms == 4 * 3136);
+  CHECK(g.latency_s == approx(3136 * 1.6e-6));
+}
+
+TEST_CASE("crossbar: replication balances the pipeline within the chip") {
+  std::string model = R"(
+model Two {
+  input x: f32[16, 64, 64]
+  x = conv(x, 16, kernel = [3, 3], pad = [1, 1])
+  output fc(flatten(x), 10)
+}
+)";
+  Run plain = simulate_spec("crossbar X : isaac_ce { replicate = false }\n" + model +
+                            "experiment E { model = Two; system = X; phase = inference; batch = 64 }\n");
+  Run copied = simulate_spec("crossbar X : isaac_ce { replicate = true }\n" + model +
+                             "experiment E { model = Two; system = X; phase = inference; batch = 64 }\n");
+  REQUIRE(plain.ok);
+  REQUIRE(copied.ok);
+  CHECK(copied.result.totals.samples_per_s > 10 * plain.result.totals.samples_per_s);
+  CHECK(copied.result.crossbar->arrays_needed <= copied.result.crossbar->chip.arrays);
+  CHECK(copied.result.crossbar->layers.at(0).replicas > 1);
+  // Copies change where products run, not how many there are.
+  CHECK(copied.result.crossbar->layers.at(0).adc_conversions == plain.result.crossbar->layers.at(0).adc_conversions);
+}
+
+TEST_CASE("crossbar: differential weights take twice the columns") {
+  Run offset = fc_on("X", "crossbar X : isaac_ce { unit_column = false }\n");
+  Run diff = fc_on("X", "crossbar X : isaac_ce { signed_weights = differential }\n");
+  REQUIRE(offset.ok);
+  REQUIRE(diff.ok);
+  // 8,000 columns -> 16,000: 125 arrays across instead of 63.
+  CHECK(offset.result.crossbar->layers.at(0).arrays == 8 * 63);
+  CHECK(diff.result.crossbar->layers.at(0).arrays == 8 * 125);
+  CHECK(diff.result.crossbar->layers.at(0).adc_conversions == 8.0 * 16000 * 16);
+}
+
+TEST_CASE("crossbar: training is refused") {
+  Run run = simulate_spec(R"(
+model FC {
+  input x: f32[16]
+  output fc(x, 4)
+}
+experiment E { model = FC; system = isaac_ce; phase = training; batch = 1 }
+)");
+  CHECK_FALSE(run.ok);
+  CHECK(run.error.find("inference only") != std::string::npos);
+}
