@@ -188,6 +188,7 @@ PlanHopfield hopfield(const CheckedModule& m, const CheckedDecl& e) {
     }
   }
   // A path is relative to the spec that names it.
+  h.path_written = h.path;
   if (!h.path.empty() && !std::filesystem::path(h.path).is_absolute()) {
     const std::string& spec = m.program->sources.file(e.decl->name.range.file).path;
     if (!spec.empty()) h.path = (std::filesystem::path(spec).parent_path() / h.path).lexically_normal().string();

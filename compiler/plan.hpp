@@ -94,6 +94,7 @@ struct PlanHopfield {
   std::uint64_t graph_seed = 1;
   bool weighted = false;
   std::string path;              // file(...): resolved against the directory of the spec that names it
+  std::string path_written;      // file(...): as the spec writes it
   std::int64_t trials = 100;
   std::int64_t sweeps = 15;
   double noise_start = 1, noise_end = 0;  // in units of the local field's spread

@@ -90,7 +90,7 @@ bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, s
   }
   const std::int64_t n = graph.nodes;
   compiler::HopfieldReport rep;
-  rep.graph = h.graph == "file" ? h.path
+  rep.graph = h.graph == "file" ? h.path_written
                                 : fmt::format("random({} nodes, density {:g}, seed {}{})", h.nodes, h.density,
                                               h.graph_seed, h.weighted ? ", weighted" : "");
   rep.nodes = n;

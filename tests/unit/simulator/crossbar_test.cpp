@@ -7,6 +7,8 @@
 
 #include "compiler/checker.hpp"
 #include "compiler/plan.hpp"
+#include "simulator/crossbar.hpp"
+#include "simulator/maxcut.hpp"
 #include "simulator/simulate.hpp"
 #include "tests/unit/approx.hpp"
 
@@ -47,6 +49,13 @@ model FC {
   output fc(x, 1000)
 }
 experiment E { model = FC; system = )" + chip + "; phase = inference; batch = 1 }\n");
+}
+
+const CheckedDecl& experiment(const CheckedModule& m) {
+  for (const CheckedDecl& d : m.decls)
+    if (d.kind == lang::ast::DeclKind::experiment) return d;
+  FAIL("no experiment");
+  return m.decls.front();
 }
 
 bool within(double value, double expected, double relative) {
@@ -226,4 +235,64 @@ experiment E { model = FC; system = isaac_ce; phase = training; batch = 1 }
 )");
   CHECK_FALSE(run.ok);
   CHECK(run.error.find("inference only") != std::string::npos);
+}
+
+TEST_CASE("crossbar: the DPE-2018 preset computes with about 6 bits") {
+  // 128 inputs, 32 signed 8-bit outputs: two 4-bit cells per weight, twice
+  // (differential), 128 columns over two 128 x 64 arrays.
+  lang::Diagnostics diags;
+  auto module = compile_text("dpe.dlc", R"(
+import std.hardware
+model One {
+  input x: f32[128]
+  output fc(x, 32)
+}
+experiment E { model = One; system = dpe2018; phase = inference; batch = 1 }
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Plan plan = lower(*module, experiment(*module));
+  Simulation sim;
+  Result r;
+  std::string error;
+  REQUIRE(build(plan, sim, error));
+  REQUIRE(evaluate(sim, r, error));
+  FunctionalOptions o;
+  o.samples = 200;
+  REQUIRE(functional_errors(plan, o, r, error));
+  REQUIRE(r.functional.size() == 1);
+  CHECK(r.functional[0].inputs == 128);
+  CHECK(r.functional[0].outputs == 32);
+  CHECK(std::fabs(r.functional[0].enob - 6) <= 0.5);
+  CHECK(r.crossbar->layers.at(0).arrays == 2);
+}
+
+TEST_CASE("crossbar: annealing on a noisy crossbar finds the max cut more often than no annealing") {
+  // W = -A on DPE-2018 arrays (1.5 % programming variation): the fields are
+  // off by a little, and the annealed trials still do better.
+  lang::Diagnostics diags;
+  auto module = compile_text("maxcut.dlc", R"(
+import std.hardware
+experiment E {
+  system = dpe2018
+  hopfield { graph = random(nodes = 18, density = 0.5, seed = 11); trials = 100; sweeps = 15; noise_start = 1 }
+}
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Plan plan = lower(*module, experiment(*module));
+  REQUIRE(plan.hopfield);
+  Graph graph;
+  std::string error;
+  int line = 0;
+  REQUIRE(experiment_graph(*plan.hopfield, "", graph, error, line));
+  Result r;
+  REQUIRE(run_hopfield(plan, graph, r, error));
+  REQUIRE(r.hopfield);
+  const HopfieldReport& h = *r.hopfield;
+  REQUIRE(h.optimum);
+  CHECK(h.optimum_source == "brute force");
+  CHECK(*h.success_rate > *h.success_rate_noise_free);
+  CHECK(h.best_cut == *h.optimum);
+  // One update is one product of 8 one-bit reads of 100 ns.
+  CHECK(h.update_s == approx(8 * 100e-9));
+  MESSAGE("annealed ", *h.success_rate, ", noise-free ", *h.success_rate_noise_free);
 }

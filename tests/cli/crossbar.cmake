@@ -1,0 +1,40 @@
+# Crossbar chips (docs/crossbar.md): the example's tables are golden (their
+# chip figures are ISAAC-CE's published ones, checked in
+# tests/unit/simulator/crossbar_test.cpp), the functional model and the
+# Hopfield runs are seeded and reproduce exactly, and refused experiments
+# say why at the experiment.
+set(XB ${CMAKE_CURRENT_SOURCE_DIR}/cli/crossbar)
+
+dlc_cli_test(crossbar-dpe-summary 0 ARGS simulate ${EX}/dpe.dlc --format table STDOUT_FILE ${XB}/dpe.table.expect)
+dlc_cli_test(crossbar-acoustic-layers 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac --format table
+             STDOUT_FILE ${XB}/acoustic_isaac.table.expect)
+dlc_cli_test(crossbar-functional 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_dpe --functional --format table
+             STDOUT_FILE ${XB}/acoustic_dpe.functional.expect)
+dlc_cli_test(crossbar-functional-json 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac --functional
+             --samples 1 --format json
+             STDOUT "\"functional\": \\[\n    {\n      \"name\": \"layer1.fc1\",.*\"inputs\": 540,.*\"exact\": false")
+dlc_cli_test(crossbar-functional-not-crossbar 1 ARGS simulate ${EX}/dpe.dlc --experiment resnet50_v100 --functional
+             --color=never STDERR "--functional: 'resnet50_v100' runs on 'V100', which is not a crossbar chip")
+# A crossbar's figures are the cost model's parameters: a sweep of the read time.
+dlc_cli_test(crossbar-scale-read-time 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac
+             --scale crossbar.read_time=100ns,50ns --format csv STDOUT "^crossbar.read_time,.*\n100ns,[^\n]*\n50ns,")
+dlc_cli_test(crossbar-hopfield 0 ARGS simulate ${EX}/hopfield_maxcut.dlc --experiment torus16 --format table
+             STDOUT_FILE ${XB}/torus16.table.expect)
+dlc_cli_test(crossbar-hopfield-summary 0 ARGS simulate ${EX}/hopfield_maxcut.dlc --format table
+             STDOUT "random20 +hopfield +hopfield_chip +1 +240.0 us")
+dlc_cli_test(crossbar-hopfield-set 1 ARGS simulate ${EX}/hopfield_maxcut.dlc --set batch=2
+             STDERR "the hopfield experiment 'random20' has none")
+
+# Refused experiments, at the experiment's name (run from the source tree so
+# that the paths in the messages are relative).
+set(XE tests/cli/crossbar/errors.dlc)
+function(crossbar_error name message)
+  dlc_cli_test(crossbar-error-${name} 1 ARGS simulate ${XE} --experiment ${name} --color=never
+               STDERR "^${XE}:[0-9]+:12: error: ${message}\n  experiment ${name} " WORKDIR ${CMAKE_SOURCE_DIR})
+endfunction()
+crossbar_error(training "'isaac_ce' is a crossbar chip: it runs inference only, its weights programmed once [(]write phase = inference[)]")
+crossbar_error(on_gpu "a hopfield experiment runs on a crossbar chip; 'V100' is a device")
+crossbar_error(no_file "cannot read the graph file 'tests/cli/crossbar/missing.txt'")
+crossbar_error(bad_file "tests/cli/crossbar/bad_graph.txt:3: node 9 out of range: nodes are numbered 1 to 3")
+crossbar_error(no_nodes "random[(]...[)] needs nodes = N [(]at least 2[)]")
+crossbar_error(exp_schedule "an exponential schedule needs noise_start and noise_end both above 0 [(]or both 0[)]")
