@@ -143,7 +143,8 @@ std::string result_json(const Result& r) {
                        {"mvm_s", c.mvm_s},
                        {"arrays", c.arrays},
                        {"adc_bits", c.adc_bits},
-                       {"adc_bits_required", c.adc_bits_required}}},
+                       {"adc_bits_required", c.adc_bits_required},
+                       {"adc_bits_required_unflipped", c.adc_bits_required_unflipped}}},
                      {"arrays_needed", x.arrays_needed},
                      {"chips", x.chips},
                      {"utilisation", x.utilisation},
@@ -256,9 +257,11 @@ std::string crossbar_table(const Result& r) {
                      c.power_w, c.area_m2 * 1e6, c.peak_ops_per_s / c.power_w / 1e9,
                      c.peak_ops_per_s / (c.area_m2 * 1e6) / 1e9);
   out += fmt::format("  ADCs: {:.1f}% of a tile's power, {:.1f}% of its area, {:.2f} W per chip; {:.4g} conversions "
-                     "per MAC; {} bits, {} needed{}\n",
+                     "per MAC; {} bits, {} needed ({}){}\n",
                      100 * c.adc_power_share, 100 * c.adc_area_share, c.adc_power_w, c.conversions_per_mac,
                      c.adc_bits, c.adc_bits_required,
+                     c.flip_encoding ? fmt::format("flipped encoding; {} without", c.adc_bits_required_unflipped)
+                                     : "no flipped encoding",
                      c.adc_bits < c.adc_bits_required ? " (column sums can clip: see dlc simulate --functional)" : "");
   out += fmt::format("model: {} arrays on {:g} chip(s) ({:.1f}% used); latency {}, pipelined interval {}: "
                      "{} samples/s; {:.2f} TOPS achieved\n",

@@ -105,6 +105,8 @@ struct CrossbarChip {
   double mvm_s = 0;                 // one matrix-vector product
   double arrays = 0;                // per chip
   std::int64_t adc_bits = 0, adc_bits_required = 0;
+  std::int64_t adc_bits_required_unflipped = 0;  // the same without ISAAC's flipped encoding
+  bool flip_encoding = false;
 };
 
 struct CrossbarRun {

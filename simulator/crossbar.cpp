@@ -333,6 +333,9 @@ bool evaluate_crossbar(const Simulation& s, std::span<const double> values, comp
   chip.adc_area_share = x[17];
   chip.adc_bits = p.system.crossbar->adc_bits;
   chip.adc_bits_required = m.adc_bits_required;
+  const compiler::Crossbar& xb = *p.system.crossbar;
+  chip.adc_bits_required_unflipped = compiler::adc_bits_required(xb.rows, xb.dac_bits, xb.cell_bits, false);
+  chip.flip_encoding = xb.flip_encoding;
   run.latency_s = x[1];
   run.interval_s = x[2];
   run.arrays_needed = x[3];

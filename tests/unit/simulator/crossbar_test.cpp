@@ -96,6 +96,7 @@ TEST_CASE("crossbar: ISAAC-CE reproduces its published figures") {
   // 8 ADC bits for R = 128, v = 1, w = 2 with the flipped encoding.
   CHECK(c.adc_bits == 8);
   CHECK(c.adc_bits_required == 8);
+  CHECK(c.adc_bits_required_unflipped == 9);
 }
 
 TEST_CASE("crossbar: a declaration with no properties is ISAAC-CE") {
