@@ -181,7 +181,16 @@ CrossbarLayerCost mapped_layer(const PlanOp& op, const std::vector<Matrix>& ms, 
     l.energy_ima = l.energy_ima + reads * k.e_ima;
     l.energy_tile = l.energy_tile + reads * k.e_tile;
   }
-  l.energy = l.energy_adc + l.energy_sample_hold + l.energy_dac + l.energy_array + l.energy_ima + l.energy_tile;
+  // What the arrays do not compute (attention's products of activations)
+  // runs on the digital units.
+  double mapped_macs = 0;
+  for (const Matrix& m : ms) mapped_macs += m.k * m.n * m.copies * m.positions;
+  if (double rest = static_cast<double>(op.macs_forward) - mapped_macs; rest > 0) {
+    l.latency = l.latency + rest / (k.tiles * k.digital_ops * k.clock);
+    l.energy_digital = rest * k.e_digital_op;
+  }
+  l.energy = l.energy_adc + l.energy_sample_hold + l.energy_dac + l.energy_array + l.energy_ima + l.energy_tile +
+             l.energy_digital;
   return l;
 }
 
@@ -209,7 +218,8 @@ std::vector<double> balance(const Plan& plan, const Chip& k, const Params& param
   double used = 0;
   for (std::size_t i = 0; i < plan.ops.size(); ++i) {
     auto ms = matrices(plan.ops[i]);
-    if (ms.empty()) continue;
+    // A recurrent layer's steps wait for each other: copies would not help.
+    if (ms.empty() || plan.ops[i].op_class == compiler::OpClass::recurrent) continue;
     base_arrays[i] = mapped_layer(plan.ops[i], ms, k, 1).arrays.evaluate(params.values());
     for (const Matrix& m : ms) positions[i] = std::max(positions[i], m.positions);
     used += base_arrays[i];

@@ -38,7 +38,8 @@
 // Pipelined, as ISAAC pipelines its layers, a new sample enters every
 // `interval` = the slowest layer's time, so a batch of B takes latency +
 // (B - 1) · interval. With `replicate`, spare arrays hold copies of the
-// slowest layers (ISAAC §V), chosen once at the chip's declared figures.
+// slowest layers (ISAAC §V), chosen once at the chip's declared figures;
+// not recurrent layers, whose steps wait for each other.
 //
 // A model that needs more arrays than a chip has spans several chips (the
 // weights stay programmed: no reloading); the chip's off-chip links (`io`)

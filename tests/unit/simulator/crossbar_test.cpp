@@ -297,3 +297,22 @@ experiment E {
   CHECK(h.update_s == approx(8 * 100e-9));
   MESSAGE("annealed ", *h.success_rate, ", noise-free ", *h.success_rate_noise_free);
 }
+
+TEST_CASE("crossbar: recurrent layers step through their sequence, uncopied") {
+  // An LSTM of 100 steps, 64 -> 128: K = 64 + 128 = 192 (2 arrays down),
+  // N = 4 x 128 gates x 8 cells = 4,096 columns (32 across); one product per
+  // step, one step after the other.
+  Run run = simulate_spec(R"(
+model R {
+  input x: f32[100, 64]
+  output lstm(x, 128)
+}
+experiment E { model = R; system = isaac_ce; phase = inference; batch = 1 }
+)");
+  REQUIRE(run.ok);
+  const CrossbarLayer& l = run.result.crossbar->layers.at(0);
+  CHECK(l.replicas == 1);
+  CHECK(l.arrays == 64);
+  CHECK(l.mvms == 100);
+  CHECK(l.latency_s == approx(100 * 1.6e-6));
+}
