@@ -38,3 +38,9 @@ crossbar_error(no_file "cannot read the graph file 'tests/cli/crossbar/missing.t
 crossbar_error(bad_file "tests/cli/crossbar/bad_graph.txt:3: node 9 out of range: nodes are numbered 1 to 3")
 crossbar_error(no_nodes "random[(]...[)] needs nodes = N [(]at least 2[)]")
 crossbar_error(exp_schedule "an exponential schedule needs noise_start and noise_end both above 0 [(]or both 0[)]")
+
+# dlc run measures CPUs: a crossbar chip or a Hopfield experiment is refused.
+dlc_cli_test(crossbar-run-refused 1 ARGS run ${EX}/dpe.dlc --experiment acoustic_isaac --color=never
+             STDERR "error: experiment 'acoustic_isaac' runs on the crossbar chip 'isaac_ce': dlc run measures")
+dlc_cli_test(crossbar-run-hopfield-refused 1 ARGS run ${EX}/hopfield_maxcut.dlc --experiment random20 --color=never
+             STDERR "error: experiment 'random20' is a Hopfield network on a crossbar chip")

@@ -73,6 +73,14 @@ int run_run(const RunOptions& o) {
     report(problems, *module->program, color);
     return 1;
   };
+  if (plan.hopfield)
+    return fail(fmt::format("experiment '{}' is a Hopfield network on a crossbar chip, which dlc run cannot measure "
+                            "here: dlc simulate runs it on the chip's model",
+                            experiment.name));
+  if (plan.system.crossbar)
+    return fail(fmt::format("experiment '{}' runs on the crossbar chip '{}': dlc run measures on this machine's CPU "
+                            "(name a device as its system), dlc simulate predicts the chip",
+                            experiment.name, plan.system.name));
   if (plan.precision != "fp32")
     return fail(fmt::format("dlc run on the CPU runs fp32; experiment '{}' asks for {} (set precision = fp32)",
                             experiment.name, plan.precision));
