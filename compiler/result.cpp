@@ -121,12 +121,16 @@ std::string result_json(const Result& r) {
     json parts = json::object();
     for (const auto& [name, e] : x.energy_by_part) parts[name] = e;
     json rows = json::array();
-    for (const CrossbarLayer& l : x.layers)
+    for (const CrossbarLayer& l : x.layers) {
+      json by_part = json::object();
+      for (const auto& [name, e] : l.energy_by_part) by_part[name] = e;
       rows.push_back({{"name", l.name},       {"op", l.op},
                       {"mapped", l.mapped},   {"arrays", l.arrays},
                       {"replicas", l.replicas}, {"mvms", l.mvms},
                       {"adc_conversions", l.adc_conversions}, {"latency_s", l.latency_s},
-                      {"energy_j", l.energy_j}, {"utilisation", l.utilisation}});
+                      {"energy_j", l.energy_j}, {"energy_by_part_j", by_part},
+                      {"area_m2", l.area_m2}, {"utilisation", l.utilisation}});
+    }
     j["crossbar"] = {{"chip",
                       {{"name", c.name},
                        {"peak_ops_per_s", c.peak_ops_per_s},
@@ -238,15 +242,17 @@ std::string crossbar_table(const Result& r) {
   t.column("ADC conv.", A::right);
   t.column("latency", A::right);
   t.column("energy", A::right);
+  t.column("area", A::right);
   t.column("cells used", A::right);
   for (const CrossbarLayer& l : x.layers) {
     if (!l.mapped) {
-      t.row({l.name, l.op, "digital", "", "", "", seconds(l.latency_s), joules(l.energy_j), ""});
+      t.row({l.name, l.op, "digital", "", "", "", seconds(l.latency_s), joules(l.energy_j), "", ""});
       continue;
     }
     t.row({l.name, l.op, with_separators(std::llround(l.arrays)), fmt::format("{:g}", l.replicas),
            with_separators(std::llround(l.mvms)), with_separators(std::llround(l.adc_conversions)),
-           seconds(l.latency_s), joules(l.energy_j), fmt::format("{:.0f}%", 100 * l.utilisation)});
+           seconds(l.latency_s), joules(l.energy_j), fmt::format("{:.3g} mm²", l.area_m2 * 1e6),
+           fmt::format("{:.0f}%", 100 * l.utilisation)});
   }
   std::string out = fmt::format("{} on {} (crossbar): {}, batch {}; per sample\n\n", r.model, r.system, r.phase,
                                 r.batch);

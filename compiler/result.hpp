@@ -90,6 +90,8 @@ struct CrossbarLayer {
   double adc_conversions = 0; // per sample
   double latency_s = 0;       // one sample, this layer
   double energy_j = 0;        // per sample
+  std::vector<std::pair<std::string, double>> energy_by_part;  // J per sample (adc, dac, ...)
+  double area_m2 = 0;         // its arrays' share of the tiles' area
   double utilisation = 0;     // weight cells / cells of its arrays
 };
 

@@ -273,6 +273,7 @@ bool build_crossbar(const Plan& plan, Simulation& s, std::string& error) {
     auto ms = matrices(op);
     CrossbarLayerCost l = ms.empty() ? digital_layer(op, k, static_cast<double>(plan.element_bytes))
                                      : mapped_layer(op, ms, k, replicas[i]);
+    l.area = l.arrays * k.tile_area / (k.arrays_per_ima * k.imas_per_tile);
     arrays = arrays + l.arrays;
     latency = latency + l.latency;
     interval = max(interval, l.latency);
@@ -297,7 +298,9 @@ bool build_crossbar(const Plan& plan, Simulation& s, std::string& error) {
                   static_energy};
   for (const Cost& p : parts) model->roots.push_back(p);
   for (const CrossbarLayerCost& l : model->layers)
-    for (const Cost* v : {&l.arrays, &l.mvms, &l.conversions, &l.latency, &l.energy, &l.cells_used})
+    for (const Cost* v : {&l.arrays, &l.mvms, &l.conversions, &l.latency, &l.energy, &l.cells_used, &l.area,
+                          &l.energy_adc, &l.energy_dac, &l.energy_sample_hold, &l.energy_array, &l.energy_ima,
+                          &l.energy_tile, &l.energy_digital})
       model->roots.push_back(*v);
   model->program = CostProgram::compile(model->roots);
   s.crossbar = model;
@@ -305,7 +308,7 @@ bool build_crossbar(const Plan& plan, Simulation& s, std::string& error) {
 }
 
 namespace {
-constexpr std::size_t kTotals = 19 + 7, kPerLayer = 6;
+constexpr std::size_t kTotals = 19 + 7, kPerLayer = 14;
 }  // namespace
 
 bool evaluate_crossbar(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error) {
@@ -381,6 +384,9 @@ bool evaluate_crossbar(const Simulation& s, std::span<const double> values, comp
     cl.latency_s = l[3];
     cl.energy_j = l[4];
     cl.utilisation = l[0] > 0 ? l[5] / (l[0] * cells_per_array) : 0;
+    cl.area_m2 = l[6];
+    for (std::size_t p = 0; p < 7; ++p)
+      if (l[7 + p] > 0) cl.energy_by_part.emplace_back(parts[p], l[7 + p]);
     run.layers.push_back(cl);
   }
   r.totals.iteration_s = step;

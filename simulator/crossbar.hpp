@@ -64,6 +64,7 @@ struct CrossbarLayerCost {
   Cost arrays, mvms, conversions, latency, energy;
   Cost energy_adc, energy_dac, energy_sample_hold, energy_array, energy_ima, energy_tile, energy_digital;
   Cost cells_used;           // weight cells, for the utilisation of the arrays
+  Cost area;                 // its arrays' share of their tiles
 };
 
 struct CrossbarModel {

@@ -155,6 +155,13 @@ TEST_CASE("crossbar: an fc layer's arrays, conversions and energy by hand") {
   double e_dac = drives * (4e-3 / 1024) * 100e-9;
   double e_read = reads * (0.3e-3 + 1.67e-3 / 8 + (20.7e-3 + 7e-3 + 10.5e-3 + 2.65e-3) / 96) * 100e-9;
   CHECK(l.energy_j == approx(e_adc + e_sh + e_dac + e_read));
+  double parts = 0;
+  for (const auto& [name, e] : l.energy_by_part) parts += e;
+  CHECK(parts == approx(l.energy_j));
+  REQUIRE(l.energy_by_part.at(0).first == "adc");
+  CHECK(l.energy_by_part.at(0).second == approx(e_adc));
+  // Its arrays' share of the tiles: 504 of 96 per 0.37229 mm² tile.
+  CHECK(l.area_m2 == approx(504 * 0.37229e-6 / 96));
   // The chip's HyperTransport draws its 10.4 W over the 1.6 us.
   CHECK(x.energy_j == approx(l.energy_j + 10.4 * 1.6e-6));
   CHECK(x.chips == 1);
