@@ -319,13 +319,15 @@ std::string hopfield_table(const Result& r) {
   t.row({"noise-free", share(h.success_rate_noise_free)});
   out += "\n" + t.render() + "\n";
   out += fmt::format("best cut found {:g}; mean final cut {:.2f}", h.best_cut, h.mean_cut);
-  if (h.mean_updates_to_solution) out += fmt::format("; {:.0f} updates to the best cut on average", *h.mean_updates_to_solution);
+  if (h.mean_updates_to_solution)
+    out += fmt::format("; {:.0f} updates to the best cut on average", *h.mean_updates_to_solution);
   out += "\n";
   out += fmt::format("W on {:g} array(s); an update takes {} and {}; a trial {} and {}\n", h.arrays,
                      seconds(h.update_s), joules(h.update_j), seconds(r.totals.iteration_s),
                      joules(*r.energy_per_sample_j));
   if (h.time_to_solution_s)
-    out += fmt::format("to solution (99%): {} and {}\n", seconds(*h.time_to_solution_s), joules(*h.energy_to_solution_j));
+    out += fmt::format("to solution (99%): {} and {}\n", seconds(*h.time_to_solution_s),
+                       joules(*h.energy_to_solution_j));
   if (!h.energy_trace.empty()) {
     out += "energy of the first trial after each sweep:";
     for (double e : h.energy_trace) out += fmt::format(" {:g}", e);
@@ -415,7 +417,11 @@ std::string results_summary_table(const std::vector<Result>& results) {
   if (energy) t.column("energy/sample", A::right);
   auto maybe = [](const std::optional<double>& s) { return s ? seconds(*s) : std::string("-"); };
   for (const Result& r : results) {
-    std::vector<std::string> row{r.experiment, r.model, r.system, std::to_string(r.batch), seconds(r.totals.iteration_s),
+    std::vector<std::string> row{r.experiment,
+                                 r.model,
+                                 r.system,
+                                 std::to_string(r.batch),
+                                 seconds(r.totals.iteration_s),
                                  rate(r.totals.samples_per_s),
                                  r.crossbar || r.hopfield ? std::string("-")
                                                           : gigabytes(r.totals.memory_per_device_bytes),

@@ -26,7 +26,8 @@ std::int64_t attr_int(const PlanOp& op, const char* name, std::int64_t fallback)
 
 bool attr_flag(const PlanOp& op, const char* name) {
   int i = op.def->param_index(name);
-  return i >= 0 && static_cast<std::size_t>(i) < op.args.attrs.size() && op.args.attrs[static_cast<std::size_t>(i)].flag;
+  return i >= 0 && static_cast<std::size_t>(i) < op.args.attrs.size() &&
+         op.args.attrs[static_cast<std::size_t>(i)].flag;
 }
 
 // The matrices of a layer with weights (none for the others: they run on the
@@ -42,8 +43,10 @@ std::vector<Matrix> matrices(const PlanOp& op) {
     double window = 1;
     int k = op.def->param_index("kernel");
     const auto& kernel = op.args.attrs.at(static_cast<std::size_t>(k)).ints;
-    for (std::size_t i = 0; i + 1 < in.size(); ++i) window *= static_cast<double>(kernel.size() == 1 ? kernel[0] : kernel.at(i));
-    return {{static_cast<double>(in[0]) / groups * window, static_cast<double>(op.output[0]) / groups, groups, positions}};
+    for (std::size_t i = 0; i + 1 < in.size(); ++i)
+      window *= static_cast<double>(kernel.size() == 1 ? kernel[0] : kernel.at(i));
+    return {{static_cast<double>(in[0]) / groups * window, static_cast<double>(op.output[0]) / groups, groups,
+             positions}};
   }
   if (op.op == "fc" && !in.empty() && !op.output.empty()) {
     double n = static_cast<double>(op.output.back());
@@ -229,8 +232,9 @@ std::vector<double> balance(const Plan& plan, const Chip& k, const Params& param
   while (true) {
     std::size_t slowest = plan.ops.size();
     for (std::size_t i = 0; i < plan.ops.size(); ++i)
-      if (base_arrays[i] > 0 && (slowest == plan.ops.size() ||
-                                 std::ceil(positions[i] / replicas[i]) > std::ceil(positions[slowest] / replicas[slowest])))
+      if (base_arrays[i] > 0 &&
+          (slowest == plan.ops.size() ||
+           std::ceil(positions[i] / replicas[i]) > std::ceil(positions[slowest] / replicas[slowest])))
         slowest = i;
     if (slowest == plan.ops.size() || replicas[slowest] * 2 > positions[slowest] ||
         used + base_arrays[slowest] * replicas[slowest] > capacity)

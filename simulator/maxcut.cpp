@@ -12,12 +12,25 @@ namespace dlc::simulator {
 using compiler::Plan;
 using compiler::PlanHopfield;
 
+namespace {
+constexpr double kMaxEdges = 2e7;
+// W is programmed densely, n x n, when the field goes through the functional model.
+constexpr std::int64_t kMaxDenseNodes = 4096;
+}  // namespace
+
 bool experiment_graph(const PlanHopfield& h, const std::string& text, Graph& out, std::string& error,
                       int& error_line) {
   error_line = 0;
   if (h.graph == "file") return parse_edge_list(text, out, error, error_line);
   if (h.nodes < 2) {
     error = "random(...) needs nodes = N (at least 2)";
+    return false;
+  }
+  // Kept to what fits in memory with room to spare (an edge is 16 bytes).
+  double expected_edges = h.density * static_cast<double>(h.nodes) * static_cast<double>(h.nodes - 1) / 2;
+  if (expected_edges > kMaxEdges) {
+    error = fmt::format("random(nodes = {}, density = {:g}) has about {:.3g} edges; dlc keeps graphs to {:g}",
+                        h.nodes, h.density, expected_edges, kMaxEdges);
     return false;
   }
   out = random_graph(static_cast<int>(h.nodes), h.density, h.graph_seed, h.weighted);
@@ -113,10 +126,16 @@ bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, s
   // computes it exactly (the functional model is bit-exact there), so the
   // plain sum stands in for it; otherwise every read goes through the model.
   Field field = exact_field(graph);
+  std::int64_t needed = compiler::adc_bits_required(xbar.rows, xbar.dac_bits, xbar.cell_bits, xbar.flip_encoding);
   bool ideal = xbar.programming_variation == 0 && xbar.read_noise == 0 && xbar.stuck_at == 0 &&
-               xbar.wire_resistance == 0 &&
-               xbar.adc_bits >= compiler::adc_bits_required(xbar.rows, xbar.dac_bits, xbar.cell_bits, xbar.flip_encoding);
+               xbar.wire_resistance == 0 && xbar.adc_bits >= needed;
   std::shared_ptr<RealCrossbarMatrix> matrix;
+  if (!ideal && n > kMaxDenseNodes) {
+    error = fmt::format("a graph of {} nodes on a chip with non-idealities: the functional model programs W densely, "
+                        "up to {} nodes",
+                        n, kMaxDenseNodes);
+    return false;
+  }
   if (!ideal) {
     std::mt19937_64 rng(xbar.seed);
     std::vector<double> w = hopfield_weights(graph);

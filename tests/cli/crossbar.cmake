@@ -37,6 +37,7 @@ crossbar_error(on_gpu "a hopfield experiment runs on a crossbar chip; 'V100' is 
 crossbar_error(no_file "cannot read the graph file 'tests/cli/crossbar/missing.txt'")
 crossbar_error(bad_file "tests/cli/crossbar/bad_graph.txt:3: node 9 out of range: nodes are numbered 1 to 3")
 crossbar_error(no_nodes "random[(]...[)] needs nodes = N [(]at least 2[)]")
+crossbar_error(too_big "random[(]nodes = 100000, density = 0.5[)] has about 2.5e[+]09 edges; dlc keeps graphs to 2e[+]07")
 crossbar_error(exp_schedule "an exponential schedule needs noise_start and noise_end both above 0 [(]or both 0[)]")
 
 # dlc run measures CPUs: a crossbar chip or a Hopfield experiment is refused.
