@@ -145,9 +145,9 @@ Chip chip_costs(const Crossbar& c, Params& params) {
   k.chip_power = k.tiles * k.tile_power + power[io];
   k.chip_area = k.tiles * k.tile_area + area[io];
   k.adc_power = k.tiles * k.imas_per_tile * adcs_per_ima * power[adc];
-  // Weights per row of an array: the whole ones (a weight's cells never
-  // straddle two arrays).
-  k.weights_per_row = Cost(0) - ceil(Cost(0) - k.cols / (k.cells_per_weight * k.sign_columns));
+  // Weights per row of an array, at full use (the mapping lets a weight's
+  // cells continue on the next array when they do not divide the columns).
+  k.weights_per_row = k.cols / (k.cells_per_weight * k.sign_columns);
   k.peak = k.arrays * 2 * k.rows * k.weights_per_row / k.mvm;
   k.conversions_per_mac = k.reads * (k.weights_per_row * k.cells_per_weight * k.sign_columns + k.unit_columns) /
                           (k.rows * k.weights_per_row);
