@@ -78,4 +78,20 @@ std::string human_seconds(double s) {
   return fmt::format("{:.1f} h", s / 3600);
 }
 
+std::string human_rate(double per_s) {
+  if (per_s >= 1e6) return fmt::format("{:.2f}M", per_s / 1e6);
+  if (per_s >= 1e4) return fmt::format("{:.1f}K", per_s / 1e3);
+  return fmt::format("{:.1f}", per_s);
+}
+
+std::string human_joules(double j) {
+  double a = std::fabs(j);
+  if (a == 0) return "0 J";
+  if (a < 1e-9) return fmt::format("{:.3g} pJ", j * 1e12);
+  if (a < 1e-6) return fmt::format("{:.3g} nJ", j * 1e9);
+  if (a < 1e-3) return fmt::format("{:.3g} uJ", j * 1e6);
+  if (a < 1) return fmt::format("{:.3g} mJ", j * 1e3);
+  return fmt::format("{:.3g} J", j);
+}
+
 }  // namespace dlc::compiler

@@ -27,6 +27,12 @@ std::string with_separators(std::int64_t n);  // 60965224 -> "60,965,224"
 // Seconds for people, signed: 46.2 us, -1.23 ms, 4.56 s, 2.5 h.
 std::string human_seconds(double s);
 
+// Samples per second for people: 926.1, 473.6K, 1.25M.
+std::string human_rate(double per_s);
+
+// Joules for people: 4.42 nJ, 28.8 mJ.
+std::string human_joules(double j);
+
 // One CSV field, quoted when it needs to be (RFC 4180).
 std::string csv_field(const std::string& s);
 

@@ -1,0 +1,24 @@
+// The parts of a Result that only crossbar chips and Hopfield experiments
+// have (compiler/result.hpp): their JSON keys and their tables. Used by
+// result.cpp; not part of the library's interface.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "compiler/result.hpp"
+
+namespace dlc::compiler {
+
+// Adds "crossbar", "functional" and "hopfield" to a dlc.result/1 record, where the result has them.
+void add_crossbar_json(nlohmann::ordered_json& j, const Result& r);
+
+// A crossbar chip running a model: per layer, its arrays and what a sample
+// costs there; the chip at its peak; the model's totals; --functional's errors.
+std::string crossbar_table(const Result& r);
+
+// A Hopfield experiment: the graph, the success of annealed and noise-free
+// trials, and what a solution costs on the chip.
+std::string hopfield_table(const Result& r);
+
+}  // namespace dlc::compiler
