@@ -11,6 +11,7 @@
 #include "simulator/maxcut.hpp"
 #include "simulator/simulate.hpp"
 #include "tests/unit/approx.hpp"
+#include "tests/unit/simulator/simulate_spec.hpp"
 
 using namespace dlc;
 using namespace dlc::compiler;
@@ -19,27 +20,9 @@ using dlc::test::approx;
 
 namespace {
 
-struct Run {
-  Result result;
-  std::string error;
-  bool ok = false;
-};
+using Run = dlc::test::SpecRun;
 
-Run simulate_spec(const std::string& text) {
-  lang::Diagnostics diags;
-  auto module = compile_text("crossbar.dlc", "import std.hardware\n" + text, diags);
-  REQUIRE_FALSE(diags.has_errors());
-  const CheckedDecl* e = nullptr;
-  for (const CheckedDecl& d : module->decls)
-    if (d.kind == lang::ast::DeclKind::experiment) e = &d;
-  REQUIRE(e);
-  Plan plan = lower(*module, *e);
-  Simulation sim;
-  Run run;
-  if (!build(plan, sim, run.error)) return run;
-  run.ok = evaluate(sim, run.result, run.error);
-  return run;
-}
+Run simulate_spec(const std::string& text) { return dlc::test::simulate_spec("import std.hardware\n" + text); }
 
 // One fc layer [1024] -> [1000] on a chip.
 Run fc_on(const std::string& chip, const std::string& declarations = "") {

@@ -7,6 +7,7 @@
 #include "simulator/collectives.hpp"
 #include "simulator/simulate.hpp"
 #include "tests/unit/approx.hpp"
+#include "tests/unit/simulator/simulate_spec.hpp"
 
 using namespace dlc;
 using namespace dlc::compiler;
@@ -33,28 +34,8 @@ node Box { devices = 8 * D; link = L; network = Net }
 cluster Pair { nodes = 2 * Box; network = Net }
 )";
 
-struct Run {
-  Result result;
-  std::string error;
-  bool ok = false;
-};
-
-// Simulates the (only) experiment of `text`.
-Run simulate_spec(const std::string& text) {
-  lang::Diagnostics diags;
-  auto module = compile_text("sim.dlc", text, diags);
-  REQUIRE_FALSE(diags.has_errors());
-  const CheckedDecl* e = nullptr;
-  for (const CheckedDecl& d : module->decls)
-    if (d.kind == lang::ast::DeclKind::experiment) e = &d;
-  REQUIRE(e);
-  Plan plan = lower(*module, *e);
-  Simulation sim;
-  Run run;
-  REQUIRE(build(plan, sim, run.error));
-  run.ok = evaluate(sim, run.result, run.error);
-  return run;
-}
+using Run = dlc::test::SpecRun;
+using dlc::test::simulate_spec;
 
 // An experiment on the hardware above.
 Run simulate(const std::string& experiment) { return simulate_spec(std::string(kHardware) + experiment); }
