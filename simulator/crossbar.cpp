@@ -116,7 +116,9 @@ Chip chip_costs(const Crossbar& c, Params& params) {
 
   k.cells_per_weight = ceil(weight_bits / cell_bits);
   k.sign_columns = c.signed_weights == "differential" ? 2 : 1;
-  k.unit_columns = c.signed_weights == "offset" && c.unit_column ? 1 : 0;
+  // A unit column reads Σ inputs: for the offset's bias, and to recover
+  // flipped columns (so differential arrays have one only when flipping).
+  k.unit_columns = c.unit_column && (c.signed_weights == "offset" || c.flip_encoding) ? 1 : 0;
   k.reads = ceil(input_bits / dac_bits);
   // A read lasts the array's read time, or as long as an ADC takes to
   // convert the columns it serves.

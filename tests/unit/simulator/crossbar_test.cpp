@@ -207,13 +207,17 @@ model Two {
 
 TEST_CASE("crossbar: differential weights take twice the columns") {
   Run offset = fc_on("X", "crossbar X : isaac_ce { unit_column = false }\n");
-  Run diff = fc_on("X", "crossbar X : isaac_ce { signed_weights = differential }\n");
+  Run diff = fc_on("X", "crossbar X : isaac_ce { signed_weights = differential; flip_encoding = false }\n");
+  Run flipped = fc_on("X", "crossbar X : isaac_ce { signed_weights = differential }\n");
   REQUIRE(offset.ok);
   REQUIRE(diff.ok);
+  REQUIRE(flipped.ok);
   // 8,000 columns -> 16,000: 125 arrays across instead of 63.
   CHECK(offset.result.crossbar->layers.at(0).arrays == 8 * 63);
   CHECK(diff.result.crossbar->layers.at(0).arrays == 8 * 125);
   CHECK(diff.result.crossbar->layers.at(0).adc_conversions == 8.0 * 16000 * 16);
+  // Flipped columns are recovered with the unit column's read: one per array.
+  CHECK(flipped.result.crossbar->layers.at(0).adc_conversions == 8.0 * (16000 + 125) * 16);
 }
 
 TEST_CASE("crossbar: training is refused") {
