@@ -213,6 +213,17 @@ std::int64_t CrossbarMatrix::flipped_columns() const {
 
 std::vector<std::int64_t> CrossbarMatrix::mvm(std::span<const std::int64_t> x, std::mt19937_64& rng,
                                               MvmStats* stats) const {
+  return run(x, rng, stats, -1);
+}
+
+std::int64_t CrossbarMatrix::mvm_one(std::span<const std::int64_t> x, std::int64_t output, std::mt19937_64& rng) const {
+  if (output < 0 || output >= outputs_)
+    fail("output " + std::to_string(output) + " of a matrix with " + std::to_string(outputs_) + " outputs");
+  return run(x, rng, nullptr, output)[static_cast<std::size_t>(output)];
+}
+
+std::vector<std::int64_t> CrossbarMatrix::run(std::span<const std::int64_t> x, std::mt19937_64& rng, MvmStats* stats,
+                                              std::int64_t only) const {
   const compiler::Crossbar& xb = xbar_;
   if (static_cast<std::int64_t>(x.size()) != inputs_)
     fail("the matrix has " + std::to_string(inputs_) + " inputs, the vector " + std::to_string(x.size()));
@@ -248,6 +259,9 @@ std::vector<std::int64_t> CrossbarMatrix::mvm(std::span<const std::int64_t> x, s
   std::vector<std::int64_t> input_sum, acc;
   std::vector<Drive> active, active_squared;
   for (const Array& a : arrays_) {
+    // One output: only the arrays that hold its columns are read.
+    auto holds = [&](const Column& c) { return c.output == only; };
+    if (only >= 0 && std::none_of(a.columns.begin(), a.columns.end(), holds)) continue;
     const std::int64_t n = static_cast<std::int64_t>(a.columns.size()), width = a.width;
     // The column currents of all reads, in levels above g_min · Σ vᵢ.
     current.assign(reads * width, 0.0);
@@ -335,6 +349,11 @@ std::vector<double> RealCrossbarMatrix::mvm(std::span<const double> x, std::mt19
   std::vector<double> out(y.size());
   for (std::size_t j = 0; j < y.size(); ++j) out[j] = static_cast<double>(y[j]) * weight_scale_ * q.scale;
   return out;
+}
+
+double RealCrossbarMatrix::mvm_one(std::span<const double> x, std::int64_t output, std::mt19937_64& rng) const {
+  Quantized q = quantize(x, matrix_.crossbar().input_bits);
+  return static_cast<double>(matrix_.mvm_one(q.values, output, rng)) * weight_scale_ * q.scale;
 }
 
 std::vector<double> exact_mvm(std::int64_t inputs, std::int64_t outputs, std::span<const double> weights,

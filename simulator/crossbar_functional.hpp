@@ -100,6 +100,9 @@ class CrossbarMatrix {
   // noise is drawn from `rng`; `stats`, when given, is added to.
   std::vector<std::int64_t> mvm(std::span<const std::int64_t> x, std::mt19937_64& rng,
                                 MvmStats* stats = nullptr) const;
+  // Output `output` alone (a Hopfield neuron's field): only the arrays that
+  // hold its columns are read, so their noise is drawn and nothing else.
+  std::int64_t mvm_one(std::span<const std::int64_t> x, std::int64_t output, std::mt19937_64& rng) const;
 
   std::int64_t inputs() const { return inputs_; }
   std::int64_t outputs() const { return outputs_; }
@@ -130,6 +133,9 @@ class CrossbarMatrix {
     std::vector<double> squares;  // (g_eff / Δg)², kept only when there is read noise
   };
 
+  std::vector<std::int64_t> run(std::span<const std::int64_t> x, std::mt19937_64& rng, MvmStats* stats,
+                                std::int64_t only) const;
+
   compiler::Crossbar xbar_;
   std::int64_t inputs_ = 0, outputs_ = 0;
   std::vector<Array> arrays_;
@@ -150,6 +156,7 @@ class RealCrossbarMatrix {
   static RealCrossbarMatrix program(const compiler::Crossbar& xbar, std::int64_t inputs, std::int64_t outputs,
                                     std::span<const double> weights, std::mt19937_64& rng);
   std::vector<double> mvm(std::span<const double> x, std::mt19937_64& rng, MvmStats* stats = nullptr) const;
+  double mvm_one(std::span<const double> x, std::int64_t output, std::mt19937_64& rng) const;
   const CrossbarMatrix& integer() const { return matrix_; }
   double weight_scale() const { return weight_scale_; }
 

@@ -147,7 +147,7 @@ bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, s
     }
     field = [matrix](int i, std::span<const std::int8_t> s, std::mt19937_64& rng) {
       std::vector<double> x(s.begin(), s.end());
-      return matrix->mvm(x, rng)[static_cast<std::size_t>(i)];
+      return matrix->mvm_one(x, i, rng);
     };
   }
   HopfieldRun annealed, quiet;

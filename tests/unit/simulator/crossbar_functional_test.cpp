@@ -297,3 +297,23 @@ TEST_CASE("crossbar functional: values the arrays cannot hold are refused") {
   xbar.signed_weights = "sign_magnitude";
   CHECK_THROWS_AS(program(), std::invalid_argument);
 }
+
+TEST_CASE("crossbar functional: one output alone is the product's, bit for bit") {
+  Crossbar xbar;
+  std::mt19937_64 data(5), rng(1);
+  std::vector<std::int64_t> w = random_signed(300 * 40, 16, data), x = random_signed(300, 16, data);
+  CrossbarMatrix m = CrossbarMatrix::program(xbar, 300, 40, w, rng);
+  std::vector<std::int64_t> y = m.mvm(x, rng), exact = reference(300, 40, w, x);
+  for (std::int64_t j = 0; j < 40; ++j) {
+    CHECK(m.mvm_one(x, j, rng) == y[static_cast<std::size_t>(j)]);
+    CHECK(m.mvm_one(x, j, rng) == exact[static_cast<std::size_t>(j)]);
+  }
+  CHECK_THROWS_AS(m.mvm_one(x, 40, rng), std::invalid_argument);
+  // The real-valued one too, against the exact product's quantisation error.
+  std::vector<double> rw(64 * 8), rx(64);
+  for (double& v : rw) v = static_cast<double>(static_cast<std::int64_t>(data() % 2001) - 1000) / 1000;
+  for (double& v : rx) v = static_cast<double>(static_cast<std::int64_t>(data() % 2001) - 1000) / 1000;
+  RealCrossbarMatrix r = RealCrossbarMatrix::program(xbar, 64, 8, rw, rng);
+  std::vector<double> ry = r.mvm(rx, rng);
+  for (std::int64_t j = 0; j < 8; ++j) CHECK(r.mvm_one(rx, j, rng) == ry[static_cast<std::size_t>(j)]);
+}
