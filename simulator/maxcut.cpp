@@ -16,6 +16,7 @@ namespace {
 constexpr double kMaxEdges = 2e7;
 // W is programmed densely, n x n, when the field goes through the functional model.
 constexpr std::int64_t kMaxDenseNodes = 4096;
+constexpr double kMaxWork = 2e10;
 }  // namespace
 
 bool experiment_graph(const PlanHopfield& h, const std::string& text, Graph& out, std::string& error,
@@ -102,6 +103,16 @@ bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, s
     return false;
   }
   const std::int64_t n = graph.nodes;
+  // Every update reads a field of n terms, twice over (annealed and
+  // noise-free): refuse what would run for hours rather than seem to hang.
+  double work = 2.0 * static_cast<double>(h.trials) * static_cast<double>(h.sweeps) * static_cast<double>(n) *
+                static_cast<double>(n);
+  if (work > kMaxWork) {
+    error = fmt::format("{} trials of {} sweeps over {} nodes is about {:.2g} multiply-adds; dlc runs up to {:g} "
+                        "(fewer trials or sweeps)",
+                        h.trials, h.sweeps, n, work, kMaxWork);
+    return false;
+  }
   compiler::HopfieldReport rep;
   rep.graph = h.graph == "file" ? h.path_written
                                 : fmt::format("random({} nodes, density {:g}, seed {}{})", h.nodes, h.density,

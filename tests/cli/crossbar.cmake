@@ -38,6 +38,7 @@ crossbar_error(no_file "cannot read the graph file 'tests/cli/crossbar/missing.t
 crossbar_error(bad_file "tests/cli/crossbar/bad_graph.txt:3: node 9 out of range: nodes are numbered 1 to 3")
 crossbar_error(no_nodes "random[(]...[)] needs nodes = N [(]at least 2[)]")
 crossbar_error(too_big "random[(]nodes = 100000, density = 0.5[)] has about 2.5e[+]09 edges; dlc keeps graphs to 2e[+]07")
+crossbar_error(too_long "1000000 trials of 1000000 sweeps over 20 nodes is about 8e[+]14 multiply-adds; dlc runs up to 2e[+]10 [(]fewer trials or sweeps[)]")
 crossbar_error(exp_schedule "an exponential schedule needs noise_start and noise_end both above 0 [(]or both 0[)]")
 
 # dlc run measures CPUs: a crossbar chip or a Hopfield experiment is refused.

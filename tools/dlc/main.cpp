@@ -77,7 +77,7 @@ int run(int argc, char** argv) {
                          "crossbar experiments: run each mapped layer's product through the functional model of the "
                          "chip (quantisation, ADC, noise) and report its error");
   simulate_cmd->add_option("--samples", simulate.samples, "with --functional: random input vectors per layer")
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, 1000));
   simulate_cmd->add_flag("--stats", simulate.stats, "print the time of each stage (check, build the model, evaluate) to stderr");
   simulate_cmd->add_option("--format", simulate.format, "table, json (schema dlc.result/1) or csv; default: table on a "
                                                         "terminal, json otherwise")
