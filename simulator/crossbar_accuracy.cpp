@@ -2,6 +2,7 @@
 // of its crossbar chip (simulator/crossbar_functional.hpp).
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <random>
 #include <stdexcept>
 
@@ -11,6 +12,8 @@
 namespace dlc::simulator {
 
 namespace {
+
+constexpr double kMaxArrays = 1 << 20;
 
 // Uniform in [-1, 1] from the generator's bits (the same on every toolchain).
 double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-52 - 1.0; }
@@ -30,6 +33,16 @@ bool functional_errors(const compiler::Plan& plan, const FunctionalOptions& o, c
     if (ms.empty()) continue;
     auto k = static_cast<std::int64_t>(ms.front().k);
     auto n = std::min(static_cast<std::int64_t>(ms.front().n), o.max_outputs);
+    // Each array is held cell by cell: keep the model's memory bounded.
+    double sign = xbar.signed_weights == "differential" ? 2 : 1;
+    double arrays = std::ceil(static_cast<double>(k) / static_cast<double>(xbar.rows)) *
+                    std::ceil(static_cast<double>(n * xbar.cells_per_weight()) * sign / static_cast<double>(xbar.cols));
+    if (arrays > kMaxArrays) {
+      error = fmt::format("--functional: layer '{}' would take {:.3g} arrays of {} x {}; the functional model holds up "
+                          "to {} per layer",
+                          op.name, arrays, xbar.rows, xbar.cols, static_cast<std::int64_t>(kMaxArrays));
+      return false;
+    }
     std::vector<double> w(static_cast<std::size_t>(k * n)), computed, exact;
     for (double& v : w) v = uniform(rng);
     MvmStats stats;

@@ -46,3 +46,6 @@ dlc_cli_test(crossbar-run-refused 1 ARGS run ${EX}/dpe.dlc --experiment acoustic
              STDERR "error: experiment 'acoustic_isaac' runs on the crossbar chip 'isaac_ce': dlc run measures")
 dlc_cli_test(crossbar-run-hopfield-refused 1 ARGS run ${EX}/hopfield_maxcut.dlc --experiment random20 --color=never
              STDERR "error: experiment 'random20' is a Hopfield network on a crossbar chip")
+# The functional model holds each array cell by cell, and refuses a layer of a million 1 x 1 arrays.
+dlc_cli_test(crossbar-functional-too-many-arrays 1 ARGS simulate ${XB}/tiny_arrays.dlc --functional --color=never
+             STDERR "error: --functional: layer 'layer1.fc1' would take 1.11e[+]06 arrays of 1 x 1; the functional model holds up to 1048576 per layer")
