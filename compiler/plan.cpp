@@ -187,10 +187,12 @@ PlanHopfield hopfield(const CheckedModule& m, const CheckedDecl& e) {
       else if (name == "path") h.path = v.text;
     }
   }
-  // A path is relative to the spec that names it.
+  // A path is relative to the spec that writes it (an experiment may inherit
+  // its graph from one in another file).
   h.path_written = h.path;
-  if (!h.path.empty() && !std::filesystem::path(h.path).is_absolute()) {
-    const std::string& spec = m.program->sources.file(e.decl->name.range.file).path;
+  const Value* graph = get(e, "hopfield.graph");
+  if (graph && !h.path.empty() && !std::filesystem::path(h.path).is_absolute()) {
+    const std::string& spec = m.program->sources.file(graph->where.file).path;
     if (!spec.empty()) h.path = (std::filesystem::path(spec).parent_path() / h.path).lexically_normal().string();
   }
   if (const Value* v = get(e, "hopfield.trials")) h.trials = static_cast<std::int64_t>(v->number);

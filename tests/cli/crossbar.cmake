@@ -49,3 +49,5 @@ dlc_cli_test(crossbar-run-hopfield-refused 1 ARGS run ${EX}/hopfield_maxcut.dlc 
 # The functional model holds each array cell by cell, and refuses a layer of a million 1 x 1 arrays.
 dlc_cli_test(crossbar-functional-too-many-arrays 1 ARGS simulate ${XB}/tiny_arrays.dlc --functional --color=never
              STDERR "error: --functional: layer 'layer1.fc1' would take 1.11e[+]06 arrays of 1 x 1; the functional model holds up to 1048576 per layer")
+dlc_cli_test(crossbar-hopfield-inherited-file 0 ARGS simulate ${XB}/inherits.dlc --experiment fewer --format table
+             STDOUT "graph graphs/mc_16.txt: 16 nodes, 48 edges; best cut 20 [(]brute force[)]\n10 trials of 15 sweeps")
