@@ -184,6 +184,8 @@ std::string result_table(const Result& r) {
 }
 
 std::string result_csv(const Result& r) {
+  if (r.crossbar) return crossbar_csv(r);
+  if (r.hopfield) return hopfield_csv(r);
   std::string out = "name,op,forward_s,backward_s,update_s,bound\n";
   double forward = 0, backward = 0, update = 0;
   for (const LayerResult& l : r.layers) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fmt/format.h>
+#include <vector>
 
 #include "compiler/table.hpp"
 
@@ -197,5 +198,42 @@ std::string hopfield_table(const Result& r) {
   return out;
 }
 
+
+std::string crossbar_csv(const Result& r) {
+  const CrossbarRun& x = *r.crossbar;
+  std::string out = "name,op,mapped,arrays,replicas,mvms,adc_conversions,latency_s,energy_j,area_m2,utilisation\n";
+  for (const CrossbarLayer& l : x.layers)
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(l.name), l.op, l.mapped, l.arrays, l.replicas,
+                       l.mvms, l.adc_conversions, l.latency_s, l.energy_j, l.area_m2, l.utilisation);
+  // The model on its chips (no layer name has parentheses): latency and
+  // energy per sample, the static io energy included.
+  out += fmt::format("(total),,,{},,,,{},{},{},{}\n", x.arrays_needed, x.latency_s, x.energy_j, x.area_m2,
+                     x.utilisation);
+  return out;
+}
+
+std::string hopfield_csv(const Result& r) {
+  const HopfieldReport& h = *r.hopfield;
+  auto maybe = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); };
+  std::string out = "key,value\n";
+  std::vector<std::pair<std::string, std::string>> rows{
+      {"graph", csv_field(h.graph)},
+      {"nodes", std::to_string(h.nodes)},
+      {"edges", std::to_string(h.edges)},
+      {"optimum", maybe(h.optimum)},
+      {"trials", std::to_string(h.trials)},
+      {"sweeps", std::to_string(h.sweeps)},
+      {"best_cut", fmt::format("{}", h.best_cut)},
+      {"mean_cut", fmt::format("{}", h.mean_cut)},
+      {"success_rate", maybe(h.success_rate)},
+      {"success_rate_noise_free", maybe(h.success_rate_noise_free)},
+      {"update_s", fmt::format("{}", h.update_s)},
+      {"update_j", fmt::format("{}", h.update_j)},
+      {"time_to_solution_s", maybe(h.time_to_solution_s)},
+      {"energy_to_solution_j", maybe(h.energy_to_solution_j)},
+  };
+  for (const auto& [k, v] : rows) out += k + "," + v + "\n";
+  return out;
+}
 
 }  // namespace dlc::compiler

@@ -21,4 +21,11 @@ std::string crossbar_table(const Result& r);
 // trials, and what a solution costs on the chip.
 std::string hopfield_table(const Result& r);
 
+// One row per layer: name, op, mapped, arrays, replicas, mvms, adc_conversions,
+// latency_s, energy_j, area_m2, utilisation; then the model's totals.
+std::string crossbar_csv(const Result& r);
+
+// The run's figures as key,value rows (the energy trace is in the JSON).
+std::string hopfield_csv(const Result& r);
+
 }  // namespace dlc::compiler

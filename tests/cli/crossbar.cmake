@@ -51,3 +51,7 @@ dlc_cli_test(crossbar-functional-too-many-arrays 1 ARGS simulate ${XB}/tiny_arra
              STDERR "error: --functional: layer 'layer1.fc1' would take 1.11e[+]06 arrays of 1 x 1; the functional model holds up to 1048576 per layer")
 dlc_cli_test(crossbar-hopfield-inherited-file 0 ARGS simulate ${XB}/inherits.dlc --experiment fewer --format table
              STDOUT "graph graphs/mc_16.txt: 16 nodes, 48 edges; best cut 20 [(]brute force[)]\n10 trials of 15 sweeps")
+dlc_cli_test(crossbar-csv 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac --format csv
+             STDOUT "^name,op,mapped,arrays,replicas,mvms,adc_conversions,latency_s,energy_j,area_m2,utilisation\nlayer1.fc1,fc,true,640,1,1,1320960,[^\n]*\n.*\n[(]total[)],,,17024,,,,")
+dlc_cli_test(crossbar-hopfield-csv 0 ARGS simulate ${EX}/hopfield_maxcut.dlc --experiment torus16 --format csv
+             STDOUT "^key,value\ngraph,graphs/mc_16.txt\nnodes,16\nedges,48\noptimum,20\n.*success_rate,0.87\nsuccess_rate_noise_free,0.29\n")
