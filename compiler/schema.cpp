@@ -287,23 +287,21 @@ const std::vector<std::pair<const char*, const char*>>& crossbar_parts() {
   return parts;
 }
 
+// The power (or area) of each part, per unit.
+Schema crossbar_parts_schema(const char* what, Dimension dim) {
+  std::vector<PropSpec> v;
+  for (const auto& [name, part] : crossbar_parts())
+    v.push_back(quantity(name, dim, fmt::format("{} of {}", what, part)));
+  return {what, v};
+}
+
 const Schema& crossbar_power_schema() {
-  static const Schema s{"power", [] {
-    std::vector<PropSpec> v;
-    for (const auto& [name, what] : crossbar_parts())
-      v.push_back(quantity(name, dims::power(), fmt::format("power of {}", what)));
-    return v;
-  }()};
+  static const Schema s = crossbar_parts_schema("power", dims::power());
   return s;
 }
 
 const Schema& crossbar_area_schema() {
-  static const Schema s{"area", [] {
-    std::vector<PropSpec> v;
-    for (const auto& [name, what] : crossbar_parts())
-      v.push_back(quantity(name, dims::area(), fmt::format("area of {}", what)));
-    return v;
-  }()};
+  static const Schema s = crossbar_parts_schema("area", dims::area());
   return s;
 }
 
