@@ -273,33 +273,54 @@ std::string scale_table(const std::string& key, const std::vector<ScalePoint>& p
   t.column("speed-up", A::right);
   t.column("efficiency", A::right);
   t.column("total (h)", A::right);
+  // A crossbar chip's sweep (its ADC bits, its tiles) changes its power and
+  // its energy too.
+  bool chip = std::any_of(points.begin(), points.end(),
+                          [](const ScalePoint& p) { return p.result && p.result->crossbar; });
+  if (chip) {
+    t.column("chip power", A::right);
+    t.column("energy/sample", A::right);
+  }
   const ScalePoint* base = nullptr;
   for (const ScalePoint& p : points)
     if (p.result && !base) base = &p;
   for (const ScalePoint& p : points) {
     if (!p.result) {
-      t.row({p.value, fmt::format("{:g}", p.devices), "-", "-", "-", "-", p.error});
+      std::vector<std::string> row{p.value, fmt::format("{:g}", p.devices), "-", "-", "-", "-", p.error};
+      if (chip) row.insert(row.end(), {"", ""});
+      t.row(row);
       continue;
     }
     double speedup = p.result->totals.samples_per_s / base->result->totals.samples_per_s;
     double scale = p.devices / base->devices;
-    t.row({p.value, fmt::format("{:g}", p.devices), seconds(p.result->totals.iteration_s),
-           rate(p.result->totals.samples_per_s), fmt::format("{:.2f}", speedup),
-           scale != 1 ? fmt::format("{:.0f}%", 100 * speedup / scale) : "-", hours(p.result->totals.total_s)});
+    std::vector<std::string> row{p.value, fmt::format("{:g}", p.devices), seconds(p.result->totals.iteration_s),
+                                 rate(p.result->totals.samples_per_s), fmt::format("{:.2f}", speedup),
+                                 scale != 1 ? fmt::format("{:.0f}%", 100 * speedup / scale) : "-",
+                                 hours(p.result->totals.total_s)};
+    if (chip && p.result->crossbar)
+      row.insert(row.end(), {fmt::format("{:.2f} W", p.result->crossbar->chip.power_w),
+                             human_joules(p.result->crossbar->energy_j)});
+    t.row(row);
   }
   return t.render();
 }
 
 std::string scale_csv(const std::string& key, const std::vector<ScalePoint>& points) {
-  std::string out = fmt::format("{},devices,iteration_s,samples_per_s,total_s,error\n", csv_field(key));
+  bool chip = std::any_of(points.begin(), points.end(),
+                          [](const ScalePoint& p) { return p.result && p.result->crossbar; });
+  std::string out = fmt::format("{},devices,iteration_s,samples_per_s,total_s,error{}\n", csv_field(key),
+                                chip ? ",chip_power_w,energy_per_sample_j" : "");
   for (const ScalePoint& p : points) {
     if (!p.result) {
-      out += fmt::format("{},{},,,,{}\n", csv_field(p.value), p.devices, csv_field(p.error));
+      out += fmt::format("{},{},,,,{}{}\n", csv_field(p.value), p.devices, csv_field(p.error), chip ? ",," : "");
       continue;
     }
-    out += fmt::format("{},{},{},{},{},\n", csv_field(p.value), p.devices, p.result->totals.iteration_s,
+    out += fmt::format("{},{},{},{},{},", csv_field(p.value), p.devices, p.result->totals.iteration_s,
                        p.result->totals.samples_per_s,
                        p.result->totals.total_s ? fmt::format("{}", *p.result->totals.total_s) : "");
+    if (chip && p.result->crossbar)
+      out += fmt::format(",{},{}", p.result->crossbar->chip.power_w, p.result->crossbar->energy_j);
+    out += "\n";
   }
   return out;
 }

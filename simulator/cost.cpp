@@ -50,6 +50,7 @@ double apply(Cost::Op op, double a, double b, double c) {
     case Cost::Op::max: return std::max(a, b);
     case Cost::Op::min: return std::min(a, b);
     case Cost::Op::log2: return std::log2(a);
+    case Cost::Op::exp2: return std::exp2(a);
     case Cost::Op::sqrt: return std::sqrt(a);
     case Cost::Op::ceil: return std::ceil(a);
     case Cost::Op::select: return a > 0 ? b : c;
@@ -105,6 +106,7 @@ Cost operator/(const Cost& a, const Cost& b) { return Cost::make(Cost::Op::div, 
 Cost max(const Cost& a, const Cost& b) { return Cost::make(Cost::Op::max, {a, b}); }
 Cost min(const Cost& a, const Cost& b) { return Cost::make(Cost::Op::min, {a, b}); }
 Cost log2(const Cost& a) { return Cost::make(Cost::Op::log2, {a}); }
+Cost exp2(const Cost& a) { return Cost::make(Cost::Op::exp2, {a}); }
 Cost ceil(const Cost& a) { return Cost::make(Cost::Op::ceil, {a}); }
 Cost sqrt(const Cost& a) { return Cost::make(Cost::Op::sqrt, {a}); }
 Cost select(const Cost& cond, const Cost& a, const Cost& b) { return Cost::make(Cost::Op::select, {cond, a, b}); }
@@ -117,6 +119,7 @@ double Cost::evaluate(std::span<const double> params) const {
     case Op::param: return params[n.param];
     case Op::select: return arg(0).evaluate(params) > 0 ? arg(1).evaluate(params) : arg(2).evaluate(params);
     case Op::log2:
+    case Op::exp2:
     case Op::sqrt:
     case Op::ceil: return apply(n.op, arg(0).evaluate(params), 0, 0);
     default: return apply(n.op, arg(0).evaluate(params), arg(1).evaluate(params), 0);
@@ -142,6 +145,7 @@ std::string Cost::to_string(std::span<const std::string> names) const {
     case Op::max: return fmt::format("max({}, {})", arg(0), arg(1));
     case Op::min: return fmt::format("min({}, {})", arg(0), arg(1));
     case Op::log2: return fmt::format("log2({})", arg(0));
+    case Op::exp2: return fmt::format("exp2({})", arg(0));
     case Op::ceil: return fmt::format("ceil({})", arg(0));
     case Op::sqrt: return fmt::format("sqrt({})", arg(0));
     case Op::select: return fmt::format("({} > 0 ? {} : {})", arg(0), arg(1), arg(2));
@@ -194,6 +198,7 @@ void CostProgram::run(std::span<const double> params, std::vector<double>& out) 
       case Cost::Op::param: v[i] = params[in.a]; break;
       case Cost::Op::select: v[i] = v[in.a] > 0 ? v[in.b] : v[in.c]; break;
       case Cost::Op::log2:
+      case Cost::Op::exp2:
       case Cost::Op::sqrt:
       case Cost::Op::ceil: v[i] = apply(in.op, v[in.a], 0, 0); break;
       default: v[i] = apply(in.op, v[in.a], v[in.b], 0); break;

@@ -28,7 +28,7 @@ using ParamId = std::uint32_t;
 
 class Cost {
  public:
-  enum class Op : std::uint8_t { constant, param, add, sub, mul, div, max, min, log2, sqrt, ceil, select };
+  enum class Op : std::uint8_t { constant, param, add, sub, mul, div, max, min, log2, exp2, sqrt, ceil, select };
 
   Cost() : Cost(0.0) {}
   Cost(double value);  // NOLINT: constants convert implicitly
@@ -41,6 +41,7 @@ class Cost {
   friend Cost max(const Cost& a, const Cost& b);
   friend Cost min(const Cost& a, const Cost& b);
   friend Cost log2(const Cost& a);
+  friend Cost exp2(const Cost& a);  // 2^a
   friend Cost sqrt(const Cost& a);
   friend Cost ceil(const Cost& a);
   // cond > 0 ? a : b

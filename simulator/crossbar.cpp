@@ -105,6 +105,16 @@ Chip chip_costs(const Crossbar& c, Params& params) {
   Cost cell_bits = whole("cell_bits", c.cell_bits), weight_bits = whole("weight_bits", c.weight_bits);
   Cost input_bits = whole("input_bits", c.input_bits), dac_bits = whole("dac_bits", c.dac_bits);
   Cost cols_per_adc = whole("cols_per_adc", c.cols_per_adc);
+  // The declared ADC power and area are at the declared resolution; another
+  // resolution (--set crossbar.adc_bits=9) scales both by 2 per bit, the
+  // first-order rule for converters (ISAAC §IV-B: ADC power grows
+  // exponentially with resolution; Walden's figure of merit, energy per
+  // conversion ∝ 2^bits).
+  Cost adc_bits = whole("adc_bits", c.adc_bits);
+  params.constrain(*params.find("crossbar.adc_bits"), {1, 24, false, true});
+  Cost adc_scale = exp2(adc_bits - static_cast<double>(c.adc_bits));
+  power[adc] = power[adc] * adc_scale;
+  area[adc] = area[adc] * adc_scale;
   k.arrays_per_ima = whole("arrays_per_ima", c.arrays_per_ima);
   Cost adcs_per_ima = whole("adcs_per_ima", c.adcs_per_ima);
   k.imas_per_tile = whole("imas_per_tile", c.imas_per_tile);
@@ -251,6 +261,26 @@ std::vector<double> balance(const Plan& plan, const Chip& k, const Params& param
 
 std::vector<LayerMatrix> layer_matrices(const PlanOp& op) { return matrices(op); }
 
+compiler::Crossbar crossbar_at(const Simulation& s, std::span<const double> values) {
+  compiler::Crossbar c = *s.plan.system.crossbar;
+  auto value = [&](const char* name) -> std::optional<double> {
+    auto id = s.params.find(fmt::format("crossbar.{}", name));
+    return id ? std::optional<double>(values[*id]) : std::nullopt;
+  };
+  std::pair<const char*, std::int64_t*> whole[] = {
+      {"rows", &c.rows},           {"cols", &c.cols},           {"cell_bits", &c.cell_bits},
+      {"weight_bits", &c.weight_bits}, {"input_bits", &c.input_bits}, {"dac_bits", &c.dac_bits},
+      {"adc_bits", &c.adc_bits},   {"cols_per_adc", &c.cols_per_adc}, {"arrays_per_ima", &c.arrays_per_ima},
+      {"adcs_per_ima", &c.adcs_per_ima}, {"imas_per_tile", &c.imas_per_tile}, {"tiles", &c.tiles}};
+  for (auto& [name, field] : whole)
+    if (auto v = value(name)) *field = static_cast<std::int64_t>(*v);
+  std::pair<const char*, double*> real[] = {{"read_time", &c.read_time}, {"adc_rate", &c.adc_rate},
+                                            {"clock", &c.clock}, {"digital_ops_per_cycle", &c.digital_ops_per_cycle}};
+  for (auto& [name, field] : real)
+    if (auto v = value(name)) *field = *v;
+  return c;
+}
+
 bool build_crossbar(const Plan& plan, Simulation& s, std::string& error) {
   s = Simulation{};
   s.plan = plan;
@@ -270,7 +300,6 @@ bool build_crossbar(const Plan& plan, Simulation& s, std::string& error) {
   s.global_batch = batch;
 
   auto model = std::make_shared<CrossbarModel>();
-  model->adc_bits_required = compiler::adc_bits_required(c.rows, c.dac_bits, c.cell_bits, c.flip_encoding);
   std::vector<double> replicas = c.replicate ? balance(plan, k, params) : std::vector<double>(plan.ops.size(), 1);
   Cost arrays = 0, latency = 0, interval = 0, energy = 0, ops = 0;
   Cost parts[7];
@@ -350,9 +379,10 @@ bool evaluate_crossbar(const Simulation& s, std::span<const double> values, comp
   chip.conversions_per_mac = x[15];
   chip.adc_power_share = x[16];
   chip.adc_area_share = x[17];
-  chip.adc_bits = p.system.crossbar->adc_bits;
-  chip.adc_bits_required = m.adc_bits_required;
-  const compiler::Crossbar& xb = *p.system.crossbar;
+  // The chip at this point's figures (--set and --scale change them).
+  const compiler::Crossbar xb = crossbar_at(s, values);
+  chip.adc_bits = xb.adc_bits;
+  chip.adc_bits_required = compiler::adc_bits_required(xb.rows, xb.dac_bits, xb.cell_bits, xb.flip_encoding);
   chip.adc_bits_required_unflipped = compiler::adc_bits_required(xb.rows, xb.dac_bits, xb.cell_bits, false);
   chip.flip_encoding = xb.flip_encoding;
   run.latency_s = x[1];

@@ -47,6 +47,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,6 @@ struct CrossbarModel {
   std::vector<CrossbarLayerCost> layers;
   std::vector<Cost> roots;   // what evaluate reads, in the order of build_crossbar
   CostProgram program;
-  std::int64_t adc_bits_required = 0;
 };
 
 struct Simulation;
@@ -98,6 +98,9 @@ bool functional_errors(const compiler::Plan& plan, const FunctionalOptions& opti
 // The crossbar model of an inference experiment on a crossbar chip. Fails
 // with a message on training (a crossbar's weights are programmed once).
 bool build_crossbar(const compiler::Plan& plan, Simulation& s, std::string& error);
+// The plan's chip with the figures the parameter values give (what --set
+// and --scale change), for the functional model and the reports.
+compiler::Crossbar crossbar_at(const Simulation& s, std::span<const double> values);
 bool evaluate_crossbar(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error);
 
 }  // namespace dlc::simulator

@@ -55,3 +55,7 @@ dlc_cli_test(crossbar-csv 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_is
              STDOUT "^name,op,mapped,arrays,replicas,mvms,adc_conversions,latency_s,energy_j,area_m2,utilisation\nlayer1.fc1,fc,true,640,1,1,1320960,[^\n]*\n.*\n[(]total[)],,,17024,,,,")
 dlc_cli_test(crossbar-hopfield-csv 0 ARGS simulate ${EX}/hopfield_maxcut.dlc --experiment torus16 --format csv
              STDOUT "^key,value\ngraph,graphs/mc_16.txt\nnodes,16\nedges,48\noptimum,20\n.*success_rate,0.87\nsuccess_rate_noise_free,0.29\n")
+# ADC bits: 2x power and area per bit (65.81 W at 8 bits; the ADCs' 32.26 W doubles at 9).
+dlc_cli_test(crossbar-scale-adc-bits 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac
+             --scale crossbar.adc_bits=7,8,9 --format table
+             STDOUT " 7 +1 +33.8 us +473.6K .* 49.68 W [^\n]*\n +8 .* 65.81 W [^\n]*\n +9 .* 98.06 W ")

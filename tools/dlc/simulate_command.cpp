@@ -204,7 +204,9 @@ int run_simulate(const SimulateOptions& o) {
       simulator::FunctionalOptions fo;
       fo.samples = o.samples;
       fo.seed = plan.system.crossbar->seed;
-      ok = simulator::functional_errors(plan, fo, r, error);
+      compiler::Plan at = plan;  // the chip as --set leaves it
+      at.system.crossbar = simulator::crossbar_at(sim, sim.params.values());
+      ok = simulator::functional_errors(at, fo, r, error);
     }
     if (!ok) {
       failures.error(e->decl->name.range, error);

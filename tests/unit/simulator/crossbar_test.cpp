@@ -310,3 +310,44 @@ experiment E { model = R; system = isaac_ce; phase = inference; batch = 1 }
   CHECK(l.mvms == 100);
   CHECK(l.latency_s == approx(100 * 1.6e-6));
 }
+
+TEST_CASE("crossbar: another ADC resolution scales the ADCs' power and area by 2 per bit") {
+  lang::Diagnostics diags;
+  auto module = compile_text("adc.dlc", R"(
+import std.hardware
+model FC {
+  input x: f32[1024]
+  output fc(x, 1000)
+}
+experiment E { model = FC; system = isaac_ce; phase = inference; batch = 1 }
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Plan plan = lower(*module, experiment(*module));
+  Simulation sim;
+  std::string error;
+  REQUIRE(build(plan, sim, error));
+  Result at8, at9;
+  REQUIRE(evaluate(sim, at8, error));
+  sim.params.set(*sim.params.find("crossbar.adc_bits"), 9);
+  REQUIRE(evaluate(sim, at9, error));
+  const CrossbarChip &a = at8.crossbar->chip, &b = at9.crossbar->chip;
+  CHECK(b.adc_bits == 9);
+  CHECK(b.adc_power_w == approx(2 * a.adc_power_w));
+  CHECK(b.power_w == approx(a.power_w + a.adc_power_w));  // 65.8 W + 32.26 W
+  CHECK(b.area_m2 == approx(a.area_m2 + 168 * 12 * 0.0096e-6));
+  CHECK(b.peak_ops_per_s == approx(a.peak_ops_per_s));
+  // The layer's ADC energy doubles with it.
+  CHECK(at9.crossbar->layers.at(0).energy_by_part.at(0).second ==
+        approx(2 * at8.crossbar->layers.at(0).energy_by_part.at(0).second));
+  // And the functional model sees the chip as set: 7 bits clip the column sums.
+  Plan narrow = plan;
+  sim.params.set(*sim.params.find("crossbar.adc_bits"), 7);
+  narrow.system.crossbar = crossbar_at(sim, sim.params.values());
+  CHECK(narrow.system.crossbar->adc_bits == 7);
+  Result r;
+  FunctionalOptions o;
+  o.samples = 1;
+  REQUIRE(functional_errors(narrow, o, r, error));
+  CHECK(r.functional.at(0).saturations > 0);
+  CHECK_FALSE(r.functional.at(0).exact);
+}
