@@ -107,9 +107,9 @@ Chip chip_costs(const Crossbar& c, Params& params) {
   Cost cols_per_adc = whole("cols_per_adc", c.cols_per_adc);
   // The declared ADC power and area are at the declared resolution; another
   // resolution (--set crossbar.adc_bits=9) scales both by 2 per bit, the
-  // first-order rule for converters (ISAAC: ADC power grows
-  // exponentially with resolution, the reason for its encodings; Walden's figure of merit, energy per
-  // conversion ∝ 2^bits).
+  // first-order rule for converters (ISAAC: ADC power grows exponentially
+  // with resolution, the reason for its encodings; Walden's figure of merit:
+  // energy per conversion ∝ 2^bits).
   Cost adc_bits = whole("adc_bits", c.adc_bits);
   params.constrain(*params.find("crossbar.adc_bits"), {1, 24, false, true});
   Cost adc_scale = exp2(adc_bits - static_cast<double>(c.adc_bits));
