@@ -97,7 +97,11 @@ bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, s
     return false;
   }
   const PlanHopfield& h = *plan.hopfield;
-  const compiler::Crossbar& xbar = *plan.system.crossbar;
+  // A spin is ±1: two bits of signed input, so a product takes
+  // ⌈2 / dac_bits⌉ reads whatever the chip's input width (16 bits on ISAAC).
+  compiler::Plan chip = plan;
+  chip.system.crossbar->input_bits = 2;
+  const compiler::Crossbar& xbar = *chip.system.crossbar;
   if (h.schedule == "exponential" && (h.noise_start > 0) != (h.noise_end > 0)) {
     error = "an exponential schedule needs noise_start and noise_end both above 0 (or both 0)";
     return false;
@@ -131,7 +135,7 @@ bool run_hopfield(const Plan& plan, const Graph& graph, compiler::Result& out, s
     rep.optimum = brute_force_max_cut(graph).value;
     rep.optimum_source = "brute force";
   }
-  if (!update_cost(plan, n, rep.update_s, rep.update_j, rep.arrays, error)) return false;
+  if (!update_cost(chip, n, rep.update_s, rep.update_j, rep.arrays, error)) return false;
 
   // The local field from the arrays. An ideal chip whose ADC is wide enough
   // computes it exactly (the functional model is bit-exact there), so the

@@ -11,6 +11,9 @@
 // (simulator/hopfield.hpp). The same trials run once more without the
 // annealing noise, for comparison.
 //
+// The spins enter the arrays as 2-bit signed inputs (±1), so a product takes
+// ⌈2 / dac_bits⌉ reads, not the chip's full input width.
+//
 // What an update costs comes from the crossbar cost model
 // (simulator/crossbar.hpp) applied to W as one n x n layer: one product on
 // its arrays, every column converted (a design that converts only the
