@@ -97,6 +97,31 @@ struct Crossbar {
             {"digital", &digital}, {"io", &io}};
   }
 
+  // The whole-number and real figures, named as in the declaration (and, with
+  // "crossbar.", as the cost model's parameters).
+  std::vector<std::pair<const char*, std::int64_t*>> integers() {
+    return {{"rows", &rows},
+            {"cols", &cols},
+            {"cell_bits", &cell_bits},
+            {"weight_bits", &weight_bits},
+            {"input_bits", &input_bits},
+            {"dac_bits", &dac_bits},
+            {"adc_bits", &adc_bits},
+            {"cols_per_adc", &cols_per_adc},
+            {"arrays_per_ima", &arrays_per_ima},
+            {"adcs_per_ima", &adcs_per_ima},
+            {"imas_per_tile", &imas_per_tile},
+            {"tiles", &tiles}};
+  }
+  std::vector<std::pair<const char*, double*>> reals() {
+    return {{"read_time", &read_time},
+            {"adc_rate", &adc_rate},
+            {"clock", &clock},
+            {"digital_ops_per_cycle", &digital_ops_per_cycle},
+            {"conductance_min", &conductance_min},
+            {"conductance_max", &conductance_max}};
+  }
+
   std::int64_t cells_per_weight() const { return (weight_bits + cell_bits - 1) / cell_bits; }
   std::int64_t reads_per_mvm() const { return (input_bits + dac_bits - 1) / dac_bits; }
   std::int64_t arrays() const { return arrays_per_ima * imas_per_tile * tiles; }

@@ -83,28 +83,12 @@ Crossbar crossbar(const CheckedDecl& d) {
   auto flag = [&](std::string_view key, bool& field) {
     if (const Value* v = get(d, key)) field = v->boolean;
   };
-  whole("rows", c.rows);
-  whole("cols", c.cols);
-  whole("cell_bits", c.cell_bits);
-  whole("weight_bits", c.weight_bits);
-  whole("input_bits", c.input_bits);
-  whole("dac_bits", c.dac_bits);
-  whole("adc_bits", c.adc_bits);
-  whole("cols_per_adc", c.cols_per_adc);
-  real("read_time", c.read_time);
-  real("adc_rate", c.adc_rate);
-  whole("arrays_per_ima", c.arrays_per_ima);
-  whole("adcs_per_ima", c.adcs_per_ima);
-  whole("imas_per_tile", c.imas_per_tile);
-  whole("tiles", c.tiles);
-  real("clock", c.clock);
-  real("digital_ops_per_cycle", c.digital_ops_per_cycle);
+  for (auto& [key, field] : c.integers()) whole(key, *field);
+  for (auto& [key, field] : c.reals()) real(key, *field);
   if (const Value* v = get(d, "signed_weights")) c.signed_weights = v->text;
   flag("unit_column", c.unit_column);
   flag("flip_encoding", c.flip_encoding);
   flag("replicate", c.replicate);
-  real("conductance_min", c.conductance_min);
-  real("conductance_max", c.conductance_max);
   for (auto& [name, part] : c.parts()) {
     real(fmt::format("power.{}", name), part->power);
     real(fmt::format("area.{}", name), part->area);

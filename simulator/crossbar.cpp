@@ -267,16 +267,9 @@ compiler::Crossbar crossbar_at(const Simulation& s, std::span<const double> valu
     auto id = s.params.find(fmt::format("crossbar.{}", name));
     return id ? std::optional<double>(values[*id]) : std::nullopt;
   };
-  std::pair<const char*, std::int64_t*> whole[] = {
-      {"rows", &c.rows},           {"cols", &c.cols},           {"cell_bits", &c.cell_bits},
-      {"weight_bits", &c.weight_bits}, {"input_bits", &c.input_bits}, {"dac_bits", &c.dac_bits},
-      {"adc_bits", &c.adc_bits},   {"cols_per_adc", &c.cols_per_adc}, {"arrays_per_ima", &c.arrays_per_ima},
-      {"adcs_per_ima", &c.adcs_per_ima}, {"imas_per_tile", &c.imas_per_tile}, {"tiles", &c.tiles}};
-  for (auto& [name, field] : whole)
+  for (auto& [name, field] : c.integers())
     if (auto v = value(name)) *field = static_cast<std::int64_t>(*v);
-  std::pair<const char*, double*> real[] = {{"read_time", &c.read_time}, {"adc_rate", &c.adc_rate},
-                                            {"clock", &c.clock}, {"digital_ops_per_cycle", &c.digital_ops_per_cycle}};
-  for (auto& [name, field] : real)
+  for (auto& [name, field] : c.reals())
     if (auto v = value(name)) *field = *v;
   return c;
 }
@@ -327,17 +320,17 @@ bool build_crossbar(const Plan& plan, Simulation& s, std::string& error) {
   s.memory = 0;
 
   // The order evaluate_crossbar reads (kTotals, then kPerLayer per layer).
-  model->roots = {step,         latency,   interval,    arrays,      chips,       energy + static_energy,
+  std::vector<Cost> roots = {step,         latency,   interval,    arrays,      chips,       energy + static_energy,
                   ops,          k.peak,    k.chip_power, k.chip_area, k.tile_power, k.tile_area,
                   k.adc_power,  k.mvm,     k.arrays,    k.conversions_per_mac, k.adc_power_share, k.adc_area_share,
                   static_energy};
-  for (const Cost& p : parts) model->roots.push_back(p);
+  for (const Cost& p : parts) roots.push_back(p);
   for (const CrossbarLayerCost& l : model->layers)
     for (const Cost* v : {&l.arrays, &l.mvms, &l.conversions, &l.latency, &l.energy, &l.cells_used, &l.area,
                           &l.energy_adc, &l.energy_dac, &l.energy_sample_hold, &l.energy_array, &l.energy_ima,
                           &l.energy_tile, &l.energy_digital})
-      model->roots.push_back(*v);
-  model->program = CostProgram::compile(model->roots);
+      roots.push_back(*v);
+  model->program = CostProgram::compile(roots);
   s.crossbar = model;
   return true;
 }

@@ -70,7 +70,6 @@ struct CrossbarLayerCost {
 
 struct CrossbarModel {
   std::vector<CrossbarLayerCost> layers;
-  std::vector<Cost> roots;   // what evaluate reads, in the order of build_crossbar
   CostProgram program;
 };
 
