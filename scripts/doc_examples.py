@@ -40,18 +40,22 @@ def run_on_tty(args):
 
 def update(path, check, dlc):
     text = open(path, encoding="utf-8").read()
-    fence = re.compile(r"^```[a-z]*\n(\$ dlc [^\n]*)\n(.*?)^```$", re.M | re.S)
+    fence = re.compile(r"^(?:<!-- varies: ([^\n]*) -->\n)?```[a-z]*\n(\$ dlc [^\n]*)\n(.*?)^```$", re.M | re.S)
     stale = []
 
     def replace(m):
-        command, body = m.group(1), m.group(2)
+        varies, command, body = m.group(1), m.group(2), m.group(3)
         if re.search(r"^\.\.\.$", body, re.M):
             return m.group(0)
         args = [dlc] + shlex.split(command[len("$ dlc "):])
         out = run_on_tty(args)
+        if varies:
+            if re.sub(varies, "*", out) != re.sub(varies, "*", body):
+                stale.append(command)
+            return m.group(0)
         if out != body:
             stale.append(command)
-        return m.group(0)[: m.start(2) - m.start(0)] + out + "```"
+        return m.group(0)[: m.start(3) - m.start(0)] + out + "```"
 
     new = fence.sub(replace, text)
     for c in stale:
