@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "compiler/result_crossbar.hpp"
@@ -41,6 +42,9 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
       lr.bound = l.value("bound", "");
       lr.op_class = l.value("class", "");
       if (l.contains("spread") && l["spread"].is_number()) lr.spread = l["spread"].get<double>();
+      if (l.contains("reference_kernels") && l["reference_kernels"].is_array())
+        for (const json& k : l["reference_kernels"])
+          if (k.is_string()) lr.reference_kernels.push_back(k.get<std::string>());
       if (l.contains("work") && l["work"].is_object()) {
         const json& w = l["work"];
         lr.work = LayerResult::Work{w.at("macs_forward").get<double>(), w.at("macs_backward").get<double>(),
@@ -77,6 +81,7 @@ std::string result_json(const Result& r) {
                 {"backward_s", l.backward_s}, {"update_s", l.update_s}, {"bound", l.bound}};
     if (!l.op_class.empty()) row["class"] = l.op_class;
     if (l.spread) row["spread"] = *l.spread;
+    if (!l.reference_kernels.empty()) row["reference_kernels"] = l.reference_kernels;
     if (l.work)
       row["work"] = {{"macs_forward", l.work->macs_forward},   {"macs_backward", l.work->macs_backward},
                      {"bytes_forward", l.work->bytes_forward}, {"bytes_backward", l.work->bytes_backward},
@@ -153,9 +158,15 @@ std::string result_table(const Result& r) {
   // Measured records: how much each layer's time varied over the iterations.
   bool spread = std::any_of(r.layers.begin(), r.layers.end(), [](const LayerResult& l) { return l.spread; });
   if (spread) t.column("spread", A::right);
+  std::vector<std::string> on_reference;
   for (const LayerResult& l : r.layers) {
     if (l.forward_s == 0 && l.backward_s == 0 && l.update_s == 0) continue;  // inputs, reshapes
-    std::vector<std::string> row{l.name, l.op, seconds(l.forward_s), seconds(l.backward_s), seconds(l.update_s), l.bound};
+    std::string bound = l.bound;
+    if (!l.reference_kernels.empty()) {
+      bound += " *";
+      on_reference.push_back(fmt::format("{}: {}", l.name, fmt::join(l.reference_kernels, ", ")));
+    }
+    std::vector<std::string> row{l.name, l.op, seconds(l.forward_s), seconds(l.backward_s), seconds(l.update_s), bound};
     if (spread) row.push_back(l.spread ? fmt::format("{:.0f}%", 100 * *l.spread) : "");
     t.row(row);
   }
@@ -163,6 +174,9 @@ std::string result_table(const Result& r) {
   std::string out = fmt::format("{} on {} ({}): {}, {}, {} {}\n\n", r.model, r.system, r.device, r.phase,
                                 r.precision, r.source == "measured" ? "batch" : "global batch", r.batch);
   out += t.render();
+  if (!on_reference.empty())
+    out += fmt::format("* ran on reference kernels, far slower than this machine allows; do not calibrate on them:\n  {}\n",
+                       fmt::join(on_reference, "\n  "));
   out += fmt::format("\nstep {}: compute {}, exposed communication {}; {} samples/s; memory {} per device\n",
                      seconds(r.totals.iteration_s), seconds(r.totals.compute_s), seconds(r.totals.comm_s),
                      rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes));

@@ -32,6 +32,9 @@ struct LayerResult {
   // Measured records only:
   std::string op_class;             // the op's class (conv, matmul, ...); "" for rows that are not layers
   std::optional<double> spread;     // (p90 - p10) / median of the layer's time over the timed iterations
+  // The primitives of the row that ran on a backend's reference kernels
+  // ("softmax_v2 backward (ref:any)"): slow, not what the machine can do.
+  std::vector<std::string> reference_kernels;
   struct Work {                     // the Plan's figures (per sample, except weight_bytes)
     double macs_forward = 0, macs_backward = 0, bytes_forward = 0, bytes_backward = 0, weight_bytes = 0;
   };

@@ -97,6 +97,7 @@ Measurement Executor::measure(int warmup, int iters, const std::function<void(in
     double med = percentile(row_iter[r], 0.5);
     rt.spread = med > 0 ? (percentile(row_iter[r], 0.9) - percentile(row_iter[r], 0.1)) / med : 0;
     rt.steps = step_count[r];
+    rt.reference_kernels = m.rows[r].reference_kernels;
     out.rows.push_back(std::move(rt));
   }
   // Extra rows go right after their layer, so the table reads in order.
@@ -215,6 +216,7 @@ compiler::Result measured_result(const compiler::Plan& plan, const BuildOptions&
     l.backward_s = row.backward_s;
     l.update_s = row.update_s;
     l.op_class = row.op_class;
+    l.reference_kernels = row.reference_kernels;
     bool timed = row.forward_s + row.backward_s + row.update_s > 0;
     l.bound = timed ? "measured" : "";
     if (timed) l.spread = row.spread;

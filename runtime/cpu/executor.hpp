@@ -54,6 +54,7 @@ struct RowTiming {
   double forward_s = 0, backward_s = 0, update_s = 0;
   double spread = 0;               // (p90 - p10) / median of the row's time per iteration
   int steps = 0;                   // primitives executed for the row per iteration
+  std::vector<std::string> reference_kernels;  // its primitives on oneDNN's reference kernels
 };
 
 struct Measurement {

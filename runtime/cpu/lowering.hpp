@@ -15,6 +15,8 @@
 #include <functional>
 #include <numeric>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <oneapi/dnnl/dnnl_debug.h>
+#include <omp.h>
 #include <optional>
 #include <unordered_map>
 
@@ -59,7 +61,13 @@ struct Step {
 struct Row {
   std::string name, op, op_class;
   int plan_op = -1;
+  std::vector<std::string> reference_kernels;  // "softmax_v2 backward (ref:any)"
 };
+
+// Whether oneDNN chose one of its reference implementations ("ref:any",
+// "ref_fused:any"): plain loops, correct but often 100x slower than its
+// JIT kernels, so a time measured on one says nothing about the machine.
+inline bool is_reference_impl(std::string_view impl) { return impl.rfind("ref", 0) == 0; }
 
 // The buffers of one op of the plan (-1: none).
 struct OpBuffers {
@@ -116,6 +124,26 @@ DLC_PRIMITIVE(softmax_forward) DLC_PRIMITIVE(softmax_backward) DLC_PRIMITIVE(con
 DLC_PRIMITIVE(lstm_backward) DLC_PRIMITIVE(gru_forward) DLC_PRIMITIVE(gru_backward) DLC_PRIMITIVE(reduction)
 DLC_PRIMITIVE(sum) DLC_PRIMITIVE(reorder) DLC_PRIMITIVE(matmul)
 #undef DLC_PRIMITIVE
+
+// A defect of oneDNN 2.6.3 (Debian 12's): its AVX-512 brgemm inner product
+// backward data ("brgemm_bwd_d:avx512_core", "…_bf16") runs its kernel on a
+// NULL accumulation buffer and crashes when oneDNN splits the outputs over
+// threads but then runs one chunk on one thread
+// (src/cpu/x64/jit_brgemm_inner_product.cpp: num_threads forced to 1 at line
+// 535, c_buffer chosen from the planned count at 615, accumulated at 690).
+// That happens with 2+ threads, one block of inputs (ic ≤ 16 or 32; 64 for
+// bf16), one chunk of rows (mb ≤ 128) and more than 16 blocks of 64 outputs
+// (oc > 1024): an 8 → 3072 layer of BERT checked on 8 features, a
+// 16 → 2048 layer. Fixed upstream in v3.1 (commit 2d0aac7, "x64: make sure
+// k-parallelization is used"); remove this when oneDNN ≥ 3.1 is the floor.
+// For a superset of those shapes, take the next implementation (gemm:jit);
+// PD's op descriptor must outlive it, which next_impl() reads.
+template <class PD>
+void avoid_brgemm_bwd_d_defect(PD& pd, memory::dim rows, memory::dim inputs, memory::dim outputs, int threads) {
+  bool exposed = threads >= 2 && inputs <= 64 && rows <= 128 && outputs > 1024;
+  while (exposed && std::string_view(pd.impl_info_str()).rfind("brgemm_bwd_d", 0) == 0 && pd.next_impl()) {
+  }
+}
 
 inline double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -176,7 +204,7 @@ struct Lowering {
   int row_of(std::vector<int>& table, int op, std::string_view suffix, std::string_view kind) {
     if (table[op] < 0) {
       table[op] = static_cast<int>(rows.size());
-      rows.push_back({fmt::format("{}/{}", ops[op]->name, suffix), std::string(kind), "", -1});
+      rows.push_back({fmt::format("{}/{}", ops[op]->name, suffix), std::string(kind), "", -1, {}});
     }
     return table[op];
   }
@@ -191,6 +219,13 @@ struct Lowering {
     s.row = row;
     s.phase = phase;
     scratch_bytes = std::max(scratch_bytes, s.scratchpad.get_size());
+    if (std::string impl = pd.impl_info_str(); is_reference_impl(impl) && row >= 0) {
+      static constexpr const char* kPhase[] = {"forward", "backward", "update"};
+      std::string what = fmt::format("{} {} ({})", dnnl_prim_kind2str(dnnl::convert_to_c(pd.get_kind())),
+                                     kPhase[static_cast<int>(phase)], impl);
+      std::vector<std::string>& seen = rows[row].reference_kernels;
+      if (std::find(seen.begin(), seen.end(), what) == seen.end()) seen.push_back(std::move(what));
+    }
     return s;
   }
 
@@ -291,9 +326,14 @@ struct Lowering {
   }
 
   // The SGD step of one weight: w = w - lr * dw (a sum with scales 1 and -lr).
+  // w −= lr · dw over the whole storage, seen as one plain vector: a padded
+  // blocked format (1,000 outputs in blocks of 16) has only oneDNN's
+  // reference sum; its padding is zero in both, so it stays zero.
   void sgd(int op, int w, int dw, const memory::desc& md) {
-    dnnl::sum::primitive_desc pd(md, {1.f, -opt.learning_rate}, {md, md}, eng, pattr);
-    update.push_back(step(pd, {{DNNL_ARG_DST, w}, {DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, dw}},
+    memory::desc flat = plain({static_cast<memory::dim>(md.get_size() / sizeof(float))});
+    dnnl::sum::primitive_desc pd(flat, {1.f, -opt.learning_rate}, {flat, flat}, eng, pattr);
+    int wf = alias(w, flat), dwf = alias(dw, flat);
+    update.push_back(step(pd, {{DNNL_ARG_DST, wf}, {DNNL_ARG_MULTIPLE_SRC, wf}, {DNNL_ARG_MULTIPLE_SRC + 1, dwf}},
                           layer_row[op], Phase::update));
   }
 
@@ -414,7 +454,7 @@ struct Lowering {
         t[i].needs_grad = upstream;
       }
       layer_row[i] = static_cast<int>(rows.size());
-      rows.push_back({p.name, p.op, std::string(compiler::op_class_name(p.op_class)), static_cast<int>(i)});
+      rows.push_back({p.name, p.op, std::string(compiler::op_class_name(p.op_class)), static_cast<int>(i), {}});
     }
     for (std::size_t i = 0; i < n; ++i) {
       const PlanOp& p = plan.ops[i];

@@ -152,6 +152,10 @@ int run_run(const RunOptions& o) {
   if (shown) fmt::print(stderr, "\n");
 
   compiler::Result r = runtime::cpu::measured_result(plan, build, m, need);
+  for (const compiler::LayerResult& l : r.layers)
+    if (!l.reference_kernels.empty())
+      fmt::print(stderr, "dlc run: warning: {} ran on oneDNN's reference kernels ({}); its time is far from what "
+                 "this machine can do: do not calibrate on it\n", l.name, fmt::join(l.reference_kernels, ", "));
   std::string format = o.format.empty() ? default_format(o.output) : o.format;
   std::string text;
   if (format == "json") {
