@@ -1,4 +1,5 @@
 #include "runtime/cpu/executor.hpp"
+#include "runtime/cpu/machine.hpp"
 
 #include <array>
 #include <chrono>
@@ -204,7 +205,7 @@ compiler::Result measured_result(const compiler::Plan& plan, const BuildOptions&
   r.experiment = plan.experiment;
   r.model = plan.model;
   r.system = "this machine (oneDNN CPU)";
-  r.device = plan.system.device.name;
+  r.device = machine_name();  // what really ran; device_model keeps the spec's device the prediction used
   r.phase = options.training ? "training" : "inference";
   r.precision = "fp32";
   r.batch = options.batch;

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <latch>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -454,6 +455,25 @@ std::string dlc_name(const std::string& s) {
 }
 
 }  // namespace
+
+std::string machine_name() {
+  std::string model = proc_field("/proc/cpuinfo", "model name");
+  const char* isa = "unknown ISA";
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: isa = "sse41"; break;
+    case dnnl::cpu_isa::avx: isa = "avx"; break;
+    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
+    case dnnl::cpu_isa::avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl::cpu_isa::avx512_mic: isa = "avx512_mic"; break;
+    case dnnl::cpu_isa::avx512_mic_4ops: isa = "avx512_mic_4ops"; break;
+    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
+    default: break;
+  }
+  return fmt::format("{}, oneDNN {}", model.empty() ? "unknown cpu" : model, isa);
+}
 
 MachineInfo describe_machine(int threads) {
   MachineInfo m;

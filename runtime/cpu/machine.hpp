@@ -40,6 +40,11 @@ struct MachineInfo {
 // run on). Takes about 0.5 s; never prints.
 MachineInfo describe_machine(int threads = 0);
 
+// What runs a benchmark here, for its record: the processor's model name and
+// the instruction set oneDNN dispatches to ("AMD EPYC, oneDNN avx512_core").
+// Cheap: reads /proc/cpuinfo, measures nothing.
+std::string machine_name();
+
 // The text of a .dlc file declaring `name` (a dlc name, e.g. LocalCPU) as a
 // cpu device with m's figures; the peak is written as the product
 // cores * FLOP per cycle * clock so that a reader sees where it comes from.

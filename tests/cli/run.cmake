@@ -51,7 +51,7 @@ dlc_cli_test(run-memory-bad-limit 1 ARGS run ${RUN_SPECS}/memory.dlc --experimen
 dlc_cli_test(run-json 0 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 13MB --warmup 1 --iters 2 --format json
              STDOUT "\"source\": \"measured\".*\"name\": \"fc1\",\n      \"op\": \"fc\",.*\"class\": \"matmul\".*\"macs_forward\": 1000000.0.*\"device_model\"")
 dlc_cli_test(run-table 0 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --warmup 0 --iters 3 --threads 1 --format table
-             STDOUT "OneFc on this machine \\(oneDNN CPU\\) \\(Here\\): inference, fp32.*fc1 +fc .*measured: 3 timed iteration\\(s\\) after 0 warm-up, 1 thread\\(s\\), 1 primitives.*dlc's own time between primitives")
+             STDOUT "OneFc on this machine \\(oneDNN CPU\\) \\(.*, oneDNN avx[a-z0-9_]*\\): inference, fp32.*fc1 +fc .*measured: 3 timed iteration\\(s\\) after 0 warm-up, 1 thread\\(s\\), 1 primitives.*dlc's own time between primitives")
 
 # Errors, located at the experiment.
 dlc_cli_test(run-fp16 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment half
@@ -62,9 +62,19 @@ dlc_cli_test(run-unknown-experiment 1 ARGS run ${RUN_SPECS}/errors.dlc --experim
              STDERR "has no experiment 'hlaf'; did you mean 'half'\\?")
 dlc_cli_test(run-no-file 1 ARGS run STDERR "^dlc: error: run needs a .dlc file with an experiment \\(or --describe-device\\)\n$")
 dlc_cli_test(run-bad-iters 1 ARGS run ${RUN_SPECS}/errors.dlc --iters 0 STDERR "--iters")
-dlc_cli_test(run-one-device-share 0 ARGS run ${RUN_SPECS}/models.dlc --experiment textcnn_node --iters 1 --warmup 0 --format csv
-             STDERR "^dlc run: textcnn_node: this machine runs one device's share \\(batch 8\\) of the 8 devices of 'Apollo6500'; the exchange between them is not run\n$"
-             STDOUT "^name,op,forward_s,backward_s,update_s,bound\n")
+# This machine is one CPU (systems.dlc): a GPU experiment is refused, and one
+# on several devices runs one device's share only when asked (--one-device);
+# the record names the processor and ISA that ran, device_model the spec's.
+dlc_cli_test(run-one-device-share 0 ARGS run ${RUN_SPECS}/systems.dlc --experiment on_node --one-device --iters 1
+             --warmup 0 --format json
+             STDERR "^dlc run: on_node: this machine runs one device's share \\(batch 8\\) of the 2 devices of 'TwoSockets'; the exchange between them is not run\n$"
+             STDOUT "\"system\": \"this machine \\(oneDNN CPU\\)\",\n  \"device\": \"[^\"]+, oneDNN avx[a-z0-9_]*\",.*\"batch\": 8,.*\"device_model\": {\n    \"name\": \"Here\",\n    \"kind\": \"cpu\"")
+dlc_cli_test(run-on-gpu 1 ARGS run ${RUN_SPECS}/systems.dlc --experiment on_h100 --color=never
+             STDERR "^[^\n]*systems.dlc:8:12: error: experiment 'on_h100' runs on 'H100', a gpu, but dlc run measures this machine's CPU: give the experiment a cpu device as its system \\(dlc run --describe-device writes one for this machine\\), or predict it with dlc simulate\n")
+dlc_cli_test(run-on-cluster 1 ARGS run ${RUN_SPECS}/systems.dlc --experiment on_cluster --color=never
+             STDERR "^[^\n]*systems.dlc:10:12: error: experiment 'on_cluster' runs on the 64 devices of 'Racks' \\(32 node\\(s\\) of 2\\); this machine is one: add --one-device to run one device's share \\(batch 8\\) here, without the exchange between them\n")
+dlc_cli_test(run-on-node-unasked 1 ARGS run ${RUN_SPECS}/systems.dlc --experiment on_node --color=never
+             STDERR "error: experiment 'on_node' runs on the 2 devices of 'TwoSockets' \\(1 node\\(s\\) of 2\\); this machine is one: add --one-device")
 
 # --describe-device: a spec for this machine (figures vary; the form does not), that checks clean.
 dlc_cli_test(run-describe-device 0 ARGS run --describe-device --threads 1 -o ${CMAKE_CURRENT_BINARY_DIR}/local_device.dlc

@@ -61,6 +61,7 @@ struct RunOptions {
   std::string max_memory;     // "" = the RAM available now; else a size with a unit (8GB)
   bool check = false;         // each layer once on small inputs against the reference
   bool describe_device = false;
+  bool one_device = false;    // run one device's share of a system of several
   std::string format;
   std::string output;
   std::string color = "auto";

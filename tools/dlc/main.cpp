@@ -110,6 +110,9 @@ int run(int argc, char** argv) {
                       "refuse runs that need more than this (8GB, 512MiB; default: the RAM available now)");
   run_cmd->add_flag("--check", runopt.check, "run each layer once on small inputs against a plain C++ reference "
                                              "and report the largest error, instead of timing");
+  run_cmd->add_flag("--one-device", runopt.one_device,
+                    "run one device's share of an experiment whose system has several devices (the exchange "
+                    "between them is not run)");
   run_cmd->add_flag("--describe-device", runopt.describe_device,
                     "print a device spec for this machine (cores, vector ISA, clock, measured bandwidth)");
   run_cmd->add_option("--format", runopt.format, "table, json (schema dlc.result/1, \"source\": \"measured\") or csv")

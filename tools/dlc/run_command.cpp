@@ -85,10 +85,25 @@ int run_run(const RunOptions& o) {
     return fail(fmt::format("dlc run on the CPU runs fp32; experiment '{}' asks for {} (set precision = fp32)",
                             experiment.name, plan.precision));
 
+  // This machine is one CPU: an experiment on another kind of device, or on
+  // several, is not what runs here unless one device's share is asked for.
+  // (--check measures nothing: it checks the layers' arithmetic anywhere.)
+  const compiler::PlanDevice& device = plan.system.device;
+  if (!o.check && device.kind != "cpu")
+    return fail(fmt::format("experiment '{}' runs on '{}', a {}, but dlc run measures this machine's CPU: give the "
+                            "experiment a cpu device as its system (dlc run --describe-device writes one for this "
+                            "machine), or predict it with dlc simulate",
+                            experiment.name, device.name, device.kind));
   runtime::cpu::BuildOptions build;
   build.batch = device_batch(plan);
   build.training = plan.phase == "training";
-  if (plan.system.devices() > 1)
+  if (!o.check && plan.system.devices() > 1 && !o.one_device)
+    return fail(fmt::format("experiment '{}' runs on the {} devices of '{}' ({} node(s) of {}); this machine is one: "
+                            "add --one-device to run one device's share (batch {}) here, without the exchange "
+                            "between them",
+                            experiment.name, plan.system.devices(), plan.system.name, plan.system.nodes,
+                            plan.system.devices_per_node, build.batch));
+  if (!o.check && plan.system.devices() > 1)
     fmt::print(stderr, "dlc run: {}: this machine runs one device's share (batch {}) of the {} devices of '{}'; "
                        "the exchange between them is not run\n",
                experiment.name, build.batch, plan.system.devices(), plan.system.name);
