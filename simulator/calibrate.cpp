@@ -209,6 +209,10 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
       const compiler::LayerResult& l = r.layers[li];
       std::optional<int> cls = class_index(l.op_class);
       if (!l.work || !cls) continue;
+      if (!l.reference_kernels.empty()) {  // a reference kernel's time says nothing of the device
+        ++out.reference_layers;
+        continue;
+      }
       const compiler::LayerResult::Work& w = *l.work;
       auto add = [&](double macs, double bytes, double weight_reads, double measured, Pass pass) {
         Sample s{*cls, memory_bound_class(class_at(*cls)), static_cast<int>(pass), 2 * macs * batch / out.device.peak,
@@ -301,6 +305,10 @@ bool calibrate(std::span<const compiler::Result> records, Calibration& out, std:
                                         best.unclamped[c][pass]));
       out.classes.push_back(f);
     }
+  if (out.reference_layers)
+    out.notes.push_back(fmt::format("{} layer(s) ran on the backend's reference kernels and were left out",
+                                    out.reference_layers));
+  out.warnings = calibration_warnings(out);
   if (out.after.bandwidth_scale > 1)
     out.notes.push_back(fmt::format("the memory-bound layers move data {:.3g}x faster than the device model's memory "
                                     "bandwidth (caches): the spec's bandwidth is the effective one",
@@ -330,6 +338,26 @@ std::string signed_percent(double e) { return fmt::format("{:+.1f}%", e * 100); 
 double relative(double predicted, double measured) { return measured > 0 ? (predicted - measured) / measured : 0; }
 
 }  // namespace
+
+std::vector<std::string> calibration_warnings(const Calibration& c) {
+  std::vector<std::string> w;
+  for (const RecordFit& r : c.records) {
+    double before = relative(r.step_before, r.measured_step), after = relative(r.step_after, r.measured_step);
+    if (std::fabs(after) > std::fabs(before))
+      w.push_back(fmt::format("the fitted spec predicts the step of {} ({}) worse than the spec it started from: {} "
+                              "against {} before",
+                              r.model, r.experiment, signed_percent(after), signed_percent(before)));
+  }
+  if (c.layer_mape_after > c.layer_mape_before)
+    w.push_back(fmt::format("the fitted spec predicts the layers worse than the spec it started from: per-layer MAPE "
+                            "{} against {} before",
+                            percent(c.layer_mape_after), percent(c.layer_mape_before)));
+  if (c.sample_mape_after > c.sample_mape_before)
+    w.push_back(fmt::format("the fitted spec predicts the samples worse than the spec it started from: per-sample "
+                            "MAPE {} against {} before",
+                            percent(c.sample_mape_after), percent(c.sample_mape_before)));
+  return w;
+}
 
 std::string calibration_table(const Calibration& c) {
   compiler::TextTable t;
@@ -398,7 +426,8 @@ std::string calibration_json(const Calibration& c) {
               {"layer_mape_before", c.layer_mape_before},
               {"layer_mape_after", c.layer_mape_after},
               {"records", records},
-              {"notes", c.notes}}
+              {"notes", c.notes},
+              {"warnings", c.warnings}}
              .dump(2) +
          "\n";
 }

@@ -89,7 +89,15 @@ struct Calibration {
   double sample_mape_before = 0, sample_mape_after = 0;  // forward and backward times separately
   double layer_mape_before = 0, layer_mape_after = 0;    // forward + backward per layer
   std::vector<std::string> notes;  // clamps and other things a reader should know
+  // Where the fitted spec predicts its own input worse than the spec it
+  // started from (a record's step, the per-layer or per-sample MAPE): the fit
+  // minimises each class's error, which need not bring the sums closer.
+  std::vector<std::string> warnings;
+  std::size_t reference_layers = 0;  // layers left out: they ran on reference kernels
 };
+
+// The warnings of a calibration whose figures are computed (c.warnings).
+std::vector<std::string> calibration_warnings(const Calibration& c);
 
 // Why a record cannot be calibrated on ("" when it can): not measured, no
 // device_model, no layer with work; with `first`, a device model or precision

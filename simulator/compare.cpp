@@ -15,6 +15,7 @@ Comparison compare(const compiler::Result& predicted, const compiler::Result& me
   c.predicted_source = predicted.source;
   c.measured_source = measured.source;
   c.model = measured.model;
+  c.predicted_model = predicted.model;
   c.experiment = measured.experiment;
   std::map<std::string, const compiler::LayerResult*> by_name;
   for (const compiler::LayerResult& l : predicted.layers) by_name[l.name] = &l;
@@ -49,6 +50,28 @@ Comparison compare(const compiler::Result& predicted, const compiler::Result& me
   for (std::size_t i = 0; i < order.size() && i < 5; ++i)
     if (c.layers[order[i]].predicted != c.layers[order[i]].measured) c.dominant.push_back(order[i]);
   return c;
+}
+
+std::vector<std::string> comparison_warnings(const Comparison& c) {
+  std::vector<std::string> w;
+  if (c.predicted_model != c.model)
+    w.push_back(fmt::format("the records are of different models ({} predicted, {} measured)", c.predicted_model,
+                            c.model));
+  std::vector<std::string> only_measured;
+  for (const std::string& name : c.only_measured)
+    if (name.find('/') == std::string::npos) only_measured.push_back(name);  // not LAYER/reorder, LAYER/grad_sum
+  if (only_measured.empty() && c.only_predicted.empty()) return w;
+  auto some = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", " : "") + names[i];
+    return names.size() > 3 ? fmt::format("{} and {} more", s, names.size() - 3) : s;
+  };
+  std::string text = fmt::format("the layer sets differ: {} layer(s) matched by name", c.layers.size());
+  if (!c.only_predicted.empty())
+    text += fmt::format("; {} only predicted ({})", c.only_predicted.size(), some(c.only_predicted));
+  if (!only_measured.empty()) text += fmt::format("; {} only measured ({})", only_measured.size(), some(only_measured));
+  w.push_back(std::move(text));
+  return w;
 }
 
 namespace {

@@ -23,6 +23,7 @@ struct LayerComparison {
 
 struct Comparison {
   std::string predicted_source, measured_source, model, experiment;
+  std::string predicted_model;           // `model` is the measured record's
   std::vector<LayerComparison> layers;   // in the measured record's order
   std::vector<std::string> only_predicted, only_measured;  // names without a partner
   double mape = 0;                       // over layers with a measured time
@@ -33,6 +34,11 @@ struct Comparison {
 };
 
 Comparison compare(const compiler::Result& predicted, const compiler::Result& measured);
+
+// What makes a comparison doubtful: records of different models, layers
+// without a partner (a measured run's reorder and gradient-sum rows aside,
+// which no prediction has).
+std::vector<std::string> comparison_warnings(const Comparison& c);
 
 std::string comparison_table(const Comparison& c);
 std::string comparison_json(const Comparison& c);

@@ -72,6 +72,7 @@ std::string device_spec(const simulator::Calibration& c, const std::string& name
                      percent(c.sample_mape_before), percent(c.sample_mape_after), percent(c.layer_mape_before),
                      percent(c.layer_mape_after));
   for (const std::string& note : c.notes) out += "// note: " + note + "\n";
+  for (const std::string& w : c.warnings) out += "// warning: " + w + "\n";
   std::string peak_key = c.precision == "mixed" ? "fp16" : c.precision;
   out += fmt::format("device {} {{\n", name);
   out += fmt::format("  kind = {}\n", c.device.kind);
@@ -133,6 +134,7 @@ int run_calibrate(const CalibrateOptions& o) {
     fmt::print(stderr, "dlc: error: {}\n", error);
     return 1;
   }
+  for (const std::string& w : fit.warnings) fmt::print(stderr, "dlc calibrate: warning: {}\n", w);
   if (int code = write_result(device_spec(fit, name, o.measured), o.output)) return code;
   std::string text = o.format == "json" ? simulator::calibration_json(fit) : simulator::calibration_table(fit);
   return write_result(text, "");

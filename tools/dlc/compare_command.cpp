@@ -40,6 +40,7 @@ int run_compare(const CompareOptions& o) {
                o.measured);
     return 1;
   }
+  for (const std::string& w : simulator::comparison_warnings(c)) fmt::print(stderr, "dlc compare: warning: {}\n", w);
   std::string format = o.format.empty() ? default_format(o.output) : o.format;
   std::string text = format == "json"  ? simulator::comparison_json(c)
                      : format == "csv" ? simulator::comparison_csv(c)
