@@ -10,7 +10,9 @@
 //   forward   (Σ inputs + output) · b per sample, plus W · b per step;
 //   backward  (2 · Σ inputs + output) · b per sample (read the output's
 //             gradient and the inputs, write the inputs' gradients), plus
-//             2 · W · b per step (read the weights, write their gradients).
+//             2 · W · b per step (read the weights, write their gradients);
+//             a layer fed only by data writes no input gradient ((Σ inputs +
+//             output) · b), and without weights it has no backward (0).
 // Windows that overlap read their inputs again: pooling reads kernel
 // elements per output, LRN `size` per input (instead of Σ inputs, forward and
 // backward); batch normalisation in training reads its input three times
