@@ -266,6 +266,11 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     if (l.op == "batchnorm" && p.phase == "training") op.bytes_forward = (3 * in + out) * b;
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
+    if (l.op == "attention" && l.def) {
+      const Shape& x = l.args.tensors.at(0).shape;  // [T, D]
+      std::int64_t heads = l.args.attrs.at(l.def->param_index("heads")).ints.at(0);
+      op.internal_activation_bytes = (4 * x[0] * x[1] + heads * x[0] * x[0]) * b;
+    }
     op.input_elements = in;
     op.def = l.def;
     op.args = l.args;

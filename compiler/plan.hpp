@@ -44,6 +44,10 @@ struct PlanOp {
   std::int64_t bytes_backward = 0;  // per sample
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
   std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
+  // What an op keeps inside itself for backward, per sample: attention's Q, K,
+  // V, its context (the output projection's input) and its softmax
+  // probabilities, (4 · T · D + heads · T²) · b (Korthikanti et al. 2022, 4.1).
+  std::int64_t internal_activation_bytes = 0;
   std::int64_t input_elements = 0;    // all inputs together, per sample
   const OpDef* def = nullptr;         // the op (nullptr for inputs): what a runtime builds it from
   OpArgs args;                        // its bound arguments, with the input shapes
