@@ -131,8 +131,11 @@ Chip chip_costs(const Crossbar& c, Params& params) {
   k.unit_columns = c.unit_column && (c.signed_weights == "offset" || c.flip_encoding) ? 1 : 0;
   k.reads = ceil(input_bits / dac_bits);
   // A read lasts the array's read time, or as long as an ADC takes to
-  // convert the columns it serves.
-  k.cycle = max(read_time, cols_per_adc / adc_rate);
+  // convert the columns it serves: its share, cols_per_adc, and at least the
+  // IMA's columns over its ADCs (arrays_per_ima · cols / adcs_per_ima), so a
+  // chip declaring fewer ADCs than its columns need is as slow as they are.
+  Cost columns_per_adc = max(cols_per_adc, k.arrays_per_ima * k.cols / adcs_per_ima);
+  k.cycle = max(read_time, columns_per_adc / adc_rate);
   k.mvm = k.reads * k.cycle;
   k.arrays = k.arrays_per_ima * k.imas_per_tile * k.tiles;
 
