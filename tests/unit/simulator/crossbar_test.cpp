@@ -373,3 +373,34 @@ TEST_CASE("crossbar: a read lasts as long as the IMA's ADCs take to convert its 
   CHECK(f.mvm_s == approx(100e-9));
   CHECK(f.peak_ops_per_s == approx(16128.0 * 2 * 128 * 32 / 100e-9));
 }
+
+// A chip parameter set after build (--set crossbar.rows=64, --scale) means
+// what the same declaration means: the mapping and the replicas follow it.
+// Before, the mapping stayed the declared chip's: 30,720 arrays and 596.1
+// samples/s against the declaration's 32,224 and 657.6.
+TEST_CASE("crossbar: a value set after build gives the declaration's mapping") {
+  lang::Diagnostics diags;
+  auto module = compile_text("set.dlc", R"(
+import std.models
+import std.hardware
+crossbar narrow : isaac_ce { rows = 64 }
+experiment Set { model = ResNet50; system = isaac_ce; phase = inference; batch = 16 }
+experiment Declared : Set { system = narrow }
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Simulation set, declared;
+  std::string error;
+  REQUIRE(build(lower(*module, *module->find_decl("Set")), set, error));
+  REQUIRE(build(lower(*module, *module->find_decl("Declared")), declared, error));
+  set.params.set(*set.params.find("crossbar.rows"), 64);
+  Result a, b;
+  REQUIRE(evaluate(set, a, error));
+  REQUIRE(evaluate(declared, b, error));
+  REQUIRE(a.crossbar);
+  REQUIRE(b.crossbar);
+  CHECK(a.crossbar->arrays_needed == b.crossbar->arrays_needed);
+  CHECK(a.crossbar->chips == b.crossbar->chips);
+  CHECK(a.crossbar->area_m2 == approx(b.crossbar->area_m2));
+  CHECK(a.totals.samples_per_s == approx(b.totals.samples_per_s));
+  CHECK(a.crossbar->arrays_needed == 32224);
+}
