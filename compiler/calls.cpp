@@ -213,7 +213,12 @@ Value Evaluator::Impl::call_op(const OpDef& op, const Expr& e) {
   layer.params = r.params;
   layer.state = r.state;
   layer.macs_forward = r.macs_forward;
-  layer.macs_backward = r.macs_backward;
+  // A layer fed only by data (the model's input, or ops of it alone) needs no
+  // gradient of its inputs: backward computes its weights' gradients only, as
+  // a framework does for the first layer.
+  for (int i : layer.inputs) layer.data_gradient = layer.data_gradient || (i >= 0 && graph->layers[i].needs_gradient);
+  layer.needs_gradient = layer.data_gradient || r.params > 0;
+  layer.macs_backward = layer.data_gradient ? r.macs_backward : r.macs_backward - r.macs_input_gradient;
   layer.def = &op;
   layer.args = std::move(oa);
   layer.where = e.range;

@@ -25,7 +25,11 @@ struct Layer {
   std::int64_t params = 0;  // trainable
   std::int64_t state = 0;   // non-trainable
   std::int64_t macs_forward = 0;
-  std::int64_t macs_backward = 0;
+  std::int64_t macs_backward = 0;  // without the inputs' gradients where data_gradient is false
+  // Training computes a gradient of this layer's output: it has trainable
+  // parameters or an input that does (not so for data and what only data feeds).
+  bool needs_gradient = false;
+  bool data_gradient = false;  // some input needs a gradient, so backward computes the inputs'
   const OpDef* def = nullptr;  // the op (nullptr for inputs)
   OpArgs args;                 // its bound arguments: what a backend needs to build it
   lang::SourceRange where;

@@ -114,6 +114,8 @@ bool finish(OpResult& r, OpError& err) {
       r.macs_backward >= kHuge)
     return fail(err, fmt::format("result is too large to represent: output {}",
                                  shape_string(r.output.shape)));
+  // An op without parameters computes nothing backward but its inputs' gradients.
+  if (r.macs_input_gradient < 0) r.macs_input_gradient = r.params == 0 ? r.macs_backward : 0;
   return true;
 }
 
@@ -211,6 +213,7 @@ bool infer_conv(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   // data gradient (transposed convolution) + weight gradient: each as many
   // MACs as the forward pass.
   r.macs_backward = mul(2, r.macs_forward);
+  r.macs_input_gradient = r.macs_forward;
   if (a.describe) r.attributes = fmt::format("kernel={} stride={} pad={} dilation={} groups={} bias={}",
                              list_attr(k), list_attr(s), list_attr(p), list_attr(d), g, bias);
   return finish(r, err);
@@ -268,6 +271,7 @@ bool infer_fc(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.params = add(mul(in, n), bias ? n : 0);
   r.macs_forward = mul(rows, mul(in, n));
   r.macs_backward = mul(2, r.macs_forward);  // data gradient + weight gradient
+  r.macs_input_gradient = r.macs_forward;
   if (a.describe) r.attributes = fmt::format("features={} bias={}", n, bias);
   return finish(r, err);
 }
@@ -337,6 +341,9 @@ bool infer_batchnorm(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   r.state = add(mul(2, c), 1);
   r.macs_forward = x.elements();  // one multiply-add per element (folded scale/shift)
   r.macs_backward = mul(2, x.elements());
+  // The scale and shift gradients are sums of dy·x̂ and dy (the first pass);
+  // the data gradient is the second.
+  r.macs_input_gradient = affine ? x.elements() : r.macs_backward;
   if (a.describe) r.attributes = fmt::format("affine={}", affine);
   return finish(r, err);
 }
@@ -348,6 +355,7 @@ bool infer_layernorm(const OpDef&, const OpArgs& a, OpResult& r, OpError& err) {
   r.params = mul(2, x.shape.back());
   r.macs_forward = x.elements();
   r.macs_backward = mul(2, x.elements());
+  r.macs_input_gradient = x.elements();  // as batchnorm's
   return finish(r, err);
 }
 
@@ -472,6 +480,9 @@ bool infer_recurrent(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   std::int64_t layers = integer(a, op, "layers");
   std::int64_t dirs = flag(a, op, "bidirectional") ? 2 : 1;
   std::int64_t params = 0, macs = 0;
+  // The first layer's input weights are the only ones whose data gradient
+  // leaves the op; the rest is needed through time for the weight gradients.
+  std::int64_t input_gradient = mul(dirs, mul(t, mul(gates, mul(h, d))));
   for (std::int64_t l = 0; l < layers; ++l) {
     std::int64_t in = l == 0 ? d : mul(h, dirs);
     std::int64_t per_dir = mul(gates, mul(h, add(in, h)));  // input and recurrent weights
@@ -483,6 +494,7 @@ bool infer_recurrent(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   r.params = params;
   r.macs_forward = macs;
   r.macs_backward = mul(2, macs);  // data gradient (through time) + weight gradient
+  r.macs_input_gradient = input_gradient;
   if (a.describe) r.attributes = fmt::format("hidden={} layers={} bidirectional={} sequences={}", h, layers,
                              dirs == 2, sequences);
   return finish(r, err);
@@ -512,6 +524,9 @@ bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   r.params = add(mul(4, mul(d, d)), bias ? mul(4, d) : 0);
   r.macs_forward = add(mul(4, mul(t, mul(d, d))), mul(2, mul(t, mul(t, d))));
   r.macs_backward = mul(2, r.macs_forward);
+  // The Q, K and V projections' data gradients (T·D² each) reach the input;
+  // the output projection's and the scores' are needed for the weights.
+  r.macs_input_gradient = mul(3, mul(t, mul(d, d)));
   if (a.describe) r.attributes = fmt::format("heads={} causal={} bias={}", heads, flag(a, op, "causal"), bias);
   return finish(r, err);
 }

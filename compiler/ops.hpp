@@ -7,7 +7,10 @@
 // Conventions (see docs/language.md for each formula):
 //   - shapes are per sample: [C, H, W] for images, [T, D] for sequences;
 //   - MACs are multiply-accumulates (FLOPs = 2 x MACs);
-//   - backward MACs = data gradient + weight gradient, derived per op.
+//   - backward MACs = data gradient + weight gradient, derived per op;
+//     macs_input_gradient is the part that computes the gradients of the
+//     op's tensor inputs, which a layer fed only by data (the model's input)
+//     does not need: the evaluator subtracts it there.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +78,9 @@ struct OpResult {
   std::int64_t state = 0;          // non-trainable (running statistics)
   std::int64_t macs_forward = 0;
   std::int64_t macs_backward = 0;
+  // The part of macs_backward that computes the inputs' gradients (all of it
+  // for an op without parameters; finish() sets that default).
+  std::int64_t macs_input_gradient = -1;
   std::string attributes;          // "kernel=[3, 3] stride=[1, 1]", when OpArgs::describe
 };
 

@@ -247,20 +247,30 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     // memory: neither moves bytes on the device nor keeps an output of its own.
     const OpDef* def = find_op(l.op);
     bool no_work = l.op_class == OpClass::input || (def && def->view);
+    // Backward reads the output's gradient and the inputs and writes the
+    // inputs' gradients; a layer fed only by data writes none, and one that
+    // also has no weights has no backward at all.
+    std::int64_t gradients_written = l.data_gradient ? in : 0;
+    bool no_backward = no_work || !l.needs_gradient;
     op.bytes_forward = no_work ? 0 : (in + out) * b;
-    op.bytes_backward = no_work ? 0 : (2 * in + out) * b;
+    op.bytes_backward = no_backward ? 0 : (in + gradients_written + out) * b;
     // Windows that overlap read their inputs more than once: a pooling
     // layer's reads are its windows (kernel elements per output), an LRN's its
     // channel windows (size per input).
     if (std::int64_t reads = window_reads(l, in, out); reads != in) {
       op.bytes_forward = (reads + out) * b;
-      op.bytes_backward = (in + reads + out) * b;
+      op.bytes_backward = no_backward ? 0 : (gradients_written + reads + out) * b;
     }
     // Batch normalisation in training computes the batch's mean and variance
     // first: two more passes over its input (inference uses the running ones).
     if (l.op == "batchnorm" && p.phase == "training") op.bytes_forward = (3 * in + out) * b;
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
+    if (l.op == "attention" && l.def) {
+      const Shape& x = l.args.tensors.at(0).shape;  // [T, D]
+      std::int64_t heads = l.args.attrs.at(l.def->param_index("heads")).ints.at(0);
+      op.internal_activation_bytes = (4 * x[0] * x[1] + heads * x[0] * x[0]) * b;
+    }
     op.input_elements = in;
     op.def = l.def;
     op.args = l.args;

@@ -10,7 +10,9 @@
 //   forward   (Σ inputs + output) · b per sample, plus W · b per step;
 //   backward  (2 · Σ inputs + output) · b per sample (read the output's
 //             gradient and the inputs, write the inputs' gradients), plus
-//             2 · W · b per step (read the weights, write their gradients).
+//             2 · W · b per step (read the weights, write their gradients);
+//             a layer fed only by data writes no input gradient ((Σ inputs +
+//             output) · b), and without weights it has no backward (0).
 // Windows that overlap read their inputs again: pooling reads kernel
 // elements per output, LRN `size` per input (instead of Σ inputs, forward and
 // backward); batch normalisation in training reads its input three times
@@ -42,6 +44,10 @@ struct PlanOp {
   std::int64_t bytes_backward = 0;  // per sample
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
   std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
+  // What an op keeps inside itself for backward, per sample: attention's Q, K,
+  // V, its context (the output projection's input) and its softmax
+  // probabilities, (4 · T · D + heads · T²) · b (Korthikanti et al. 2022, 4.1).
+  std::int64_t internal_activation_bytes = 0;
   std::int64_t input_elements = 0;    // all inputs together, per sample
   const OpDef* def = nullptr;         // the op (nullptr for inputs): what a runtime builds it from
   OpArgs args;                        // its bound arguments, with the input shapes

@@ -223,6 +223,11 @@ bool PropertyChecker::check_choice(const PropSpec& spec, const std::string& key,
   if (v.kind == Value::Kind::symbol &&
       std::find(spec.choices.begin(), spec.choices.end(), v.text) != spec.choices.end())
     return true;
+  for (const auto& [word, reason] : spec.refused)
+    if (v.kind == Value::Kind::symbol && v.text == word) {
+      diags_.error(v.where, fmt::format("{} = {} is not supported: {}", key, word, reason));
+      return false;
+    }
   std::string got = v.kind == Value::Kind::symbol ? fmt::format("'{}'", v.text) : describe(v);
   std::string message = fmt::format("property '{}' expects {}, got {}", key, expected_text(spec), got);
   if (v.kind == Value::Kind::symbol) {

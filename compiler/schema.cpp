@@ -52,6 +52,15 @@ PropSpec choice(std::string name, std::vector<std::string> choices, std::string 
   p.choices = std::move(choices);
   return p;
 }
+// A choice that also recognises `words`, refusing each with `reason` ({} is the word).
+PropSpec refusing(PropSpec p, std::vector<std::string> words, const std::string& reason) {
+  for (std::string& w : words) {
+    std::string why = reason;
+    why.replace(why.find("{}"), 2, w);
+    p.refused.emplace_back(std::move(w), std::move(why));
+  }
+  return p;
+}
 PropSpec reference(std::string name, std::vector<DeclKind> kinds, std::string doc) {
   PropSpec p = make(std::move(name), PropType::reference, std::move(doc));
   p.kinds = std::move(kinds);
@@ -154,7 +163,14 @@ const Schema& cluster_schema() {
   static const Schema s{"cluster", {
       required(replicated("nodes", DeclKind::node, "nodes in the cluster: 8 * Apollo6500")),
       required(reference("network", {DeclKind::link}, "network between nodes")),
-      choice("topology", {"fat_tree", "ring", "torus", "dragonfly", "switch"}, "network topology"),
+      refusing(choice("topology", {"fat_tree", "switch"},
+                      "network topology: a full-bisection network (switch or fat tree), what the all-reduce models "
+                      "assume"),
+               {"ring", "torus", "dragonfly"},
+               "the all-reduce models assume a full-bisection network (a switch or a fat tree: every node "
+               "reaches every other at its full port bandwidth); a {} network's hops and bisection are not "
+               "modelled, so its figures would silently be a fat tree's. Leave 'topology' out or write "
+               "fat_tree or switch"),
   }};
   return s;
 }

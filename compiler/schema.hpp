@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lang/ast.hpp"
@@ -33,6 +34,9 @@ struct PropSpec {
   PropType type;
   lang::Dimension dim;                     // quantity
   std::vector<std::string> choices;        // enumeration, variant
+  // enumeration: words recognised but refused, each with the reason (a
+  // choice the models do not distinguish is refused, not ignored)
+  std::vector<std::pair<std::string, std::string>> refused;
   std::vector<lang::ast::DeclKind> kinds;  // reference, replicated
   std::vector<const Schema*> args;         // variant: arguments of each choice (parallel to choices)
   const Schema* group = nullptr;           // group

@@ -13,6 +13,11 @@
 // A flat tree or ring over several nodes runs at the slower of the node's
 // link and its network ports (β_net × nics). GPUs behind one PCIe switch share
 // its uplink: a device's share is min(β_link, β_uplink / devices per switch).
+//
+// Every formula assumes a full-bisection network between the nodes (a switch
+// or a fat tree: each ring step crosses it at a node's full port bandwidth);
+// the checker refuses `topology = ring | torus | dragonfly` rather than give
+// their figures as a fat tree's.
 #pragma once
 
 #include <string>

@@ -131,8 +131,11 @@ Chip chip_costs(const Crossbar& c, Params& params) {
   k.unit_columns = c.unit_column && (c.signed_weights == "offset" || c.flip_encoding) ? 1 : 0;
   k.reads = ceil(input_bits / dac_bits);
   // A read lasts the array's read time, or as long as an ADC takes to
-  // convert the columns it serves.
-  k.cycle = max(read_time, cols_per_adc / adc_rate);
+  // convert the columns it serves: its share, cols_per_adc, and at least the
+  // IMA's columns over its ADCs (arrays_per_ima · cols / adcs_per_ima), so a
+  // chip declaring fewer ADCs than its columns need is as slow as they are.
+  Cost columns_per_adc = max(cols_per_adc, k.arrays_per_ima * k.cols / adcs_per_ima);
+  k.cycle = max(read_time, columns_per_adc / adc_rate);
   k.mvm = k.reads * k.cycle;
   k.arrays = k.arrays_per_ima * k.imas_per_tile * k.tiles;
 
@@ -340,6 +343,30 @@ constexpr std::size_t kTotals = 19 + 7, kPerLayer = 14;
 }  // namespace
 
 bool evaluate_crossbar(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error) {
+  // The mapping (arrays per layer, replicas, chips) was decided at build from
+  // the declared chip. A value (--set crossbar.rows=64) that changes the chip
+  // changes that too: rebuild from the chip as the values leave it, so a
+  // swept parameter means what the same declaration means.
+  compiler::Crossbar at = crossbar_at(s, values);
+  compiler::Crossbar declared = *s.plan.system.crossbar;
+  // The ADCs' power and area are the declaration's at its resolution, scaled
+  // from it in the cost model: the rebuilt chip keeps that reference.
+  at.adc_bits = declared.adc_bits;
+  bool same = true;
+  auto ai = at.integers(), di = declared.integers();
+  for (std::size_t i = 0; i < ai.size(); ++i) same = same && *ai[i].second == *di[i].second;
+  auto ar = at.reals(), dr = declared.reals();
+  for (std::size_t i = 0; i < ar.size(); ++i) same = same && *ar[i].second == *dr[i].second;
+  if (!same) {
+    compiler::Plan plan = s.plan;
+    plan.system.crossbar = at;
+    Simulation rebuilt;
+    if (!build_crossbar(plan, rebuilt, error)) return false;
+    std::vector<double> x(rebuilt.params.values().begin(), rebuilt.params.values().end());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (auto id = s.params.find(rebuilt.params.names()[i])) x[i] = values[*id];
+    return evaluate_crossbar(rebuilt, x, r, error);
+  }
   const CrossbarModel& m = *s.crossbar;
   std::vector<double> x;
   m.program.run(values, x);

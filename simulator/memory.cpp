@@ -9,13 +9,16 @@ MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch) {
 }
 
 MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch, const std::vector<bool>& split,
-                         const Cost& ways) {
-  double whole = 0, spread = 0, state = 0, kept = 0, largest_io = 0, largest_out = 0;
+                         const Cost& ways, const std::vector<double>& sharded) {
+  double whole = 0, spread = 0, state = 0, kept = 0, kept_sharded = 0, largest_io = 0, largest_out = 0;
   for (std::size_t i = 0; i < plan.ops.size(); ++i) {
     const compiler::PlanOp& op = plan.ops[i];
     (split[i] ? spread : whole) += static_cast<double>(op.params);
     state += static_cast<double>(op.state);
-    kept += static_cast<double>(op.activation_bytes);
+    double own = static_cast<double>(op.activation_bytes + op.internal_activation_bytes);
+    double part = i < sharded.size() ? sharded[i] : 0;
+    kept += own - part;
+    kept_sharded += part;
     largest_io = std::max(largest_io, static_cast<double>(op.bytes_forward));
     largest_out = std::max(largest_out, static_cast<double>(op.activation_bytes));
   }
@@ -27,7 +30,8 @@ MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch, const st
   m.gradients = training ? params * b : Cost(0);
   double moments = plan.optimizer == "momentum" ? 4 : plan.optimizer == "adam" || plan.optimizer == "adamw" ? 8 : 0;
   m.optimizer = training ? params * moments : Cost(0);
-  m.activations = batch * (training ? kept : largest_io);
+  Cost stored = kept_sharded > 0 ? Cost(kept) + Cost(kept_sharded) / ways : Cost(kept);
+  m.activations = training ? batch * stored : batch * largest_io;
   m.workspace = batch * largest_out;
   return m;
 }

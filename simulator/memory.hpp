@@ -5,14 +5,26 @@
 //                an fp32 master copy of the trainable ones: params · 6 + state · 4
 //   gradients    params · b                          (training)
 //   optimizer    sgd 0, momentum params · 4, adam and adamw params · 8 (fp32 moments)
-//   activations  training: every op's output is kept for backward,
-//                Σ outputs · b · B; inference: the largest op's inputs and
-//                output, max (inputs + output) · b · B
+//   activations  training: every op's output is kept for backward, and
+//                attention keeps Q, K, V, its context and its softmax
+//                probabilities, (4 · T · D + heads · T²) · b per sample:
+//                Σ kept · B; inference: the largest op's inputs and output,
+//                max (inputs + output) · b · B
 //   workspace    one more buffer of the largest output, max output · b · B
 //
 // With model parallelism the layers split across the devices (`split`, one
 // flag per op) hold 1/ways of their params, gradients and optimizer state;
-// every other layer's are whole on every device.
+// every other layer's are whole on every device. With tensor parallelism the
+// split tensors' activations are held 1/ways too (`sharded`, bytes per sample
+// per op): Korthikanti et al. 2022, "Reducing Activation Recomputation in
+// Large Transformer Models", section 4.2.2: a transformer layer keeps
+// s·b·h·(34 + 5·a·s/h) bytes in fp16 without parallelism and
+// s·b·h·(10 + 24/t + 5·a·s/(h·t)) with t-way tensor parallelism, the layer
+// norms, the dropouts after the row-parallel layers and the inputs of the
+// column-parallel ones staying whole. dlc keeps no dropout masks the model
+// does not have and keeps every op's output, so for GPT-2 (no dropout ops)
+// it keeps s·b·h·(12 + 24/t + 2·a·s/(h·t)) bytes per layer: the same split
+// part, plus the attention's and the second fc's outputs whole.
 //
 // An experiment whose total exceeds the device's memory does not fit.
 #pragma once
@@ -31,6 +43,6 @@ struct MemoryCosts {
 
 MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch_per_device);
 MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch_per_device, const std::vector<bool>& split,
-                         const Cost& ways);
+                         const Cost& ways, const std::vector<double>& sharded = {});
 
 }  // namespace dlc::simulator

@@ -137,6 +137,9 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
   t.forward_memory = (Cost(static_cast<double>(op.bytes_forward)) * batch + static_cast<double>(op.weight_bytes)) / bandwidth;
   t.forward = max(t.forward_compute, t.forward_memory) + fixed;
+  // What only data feeds and has no weights (a relu on the input) has no
+  // backward pass, so no launch either.
+  if (op.macs_backward == 0 && op.bytes_backward == 0 && op.weight_bytes == 0) return t;
   int c = static_cast<int>(op.op_class);
   t.backward_compute = Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / d.class_rate_backward[c];
   t.backward_memory = (Cost(static_cast<double>(op.bytes_backward)) * batch + 2.0 * static_cast<double>(op.weight_bytes)) /

@@ -69,6 +69,11 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   double b = static_cast<double>(plan.element_bytes);
   Cost update_rate = dev.bandwidth;
   std::vector<bool> split_ops(plan.ops.size(), false);
+  // Tensor parallelism: the activations each device holds 1/P of (bytes per
+  // sample, per op), and which ops' outputs are split (a column-parallel fc's,
+  // and a weightless op's whose inputs all are: the GELU between the fcs).
+  std::vector<double> sharded(plan.ops.size(), 0);
+  std::vector<bool> output_split(plan.ops.size(), false);
   Cost layer_comm = 0;  // model parallelism: communication inside the layers, past their compute
   double update_bytes_per_param = update_traffic(plan.optimizer, plan.precision, b);
 
@@ -91,6 +96,10 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       // forward. fc layers alternate column, row, column, ... in model order.
       Cost p = s.devices;
       bool row = heads || (fc_seen++ % 2 == 1);
+      // Its heads' Q, K, V, context and scores; a column-parallel fc's output.
+      sharded[index] = heads ? static_cast<double>(op.internal_activation_bytes)
+                             : row ? 0.0 : static_cast<double>(op.activation_bytes);
+      output_split[index] = !row;
       Cost out_bytes = batch * static_cast<double>(op.activation_bytes);
       Cost in_bytes = batch * (static_cast<double>(op.input_elements) * b);
       Cost forward_comm = row ? allreduce("ring", out_bytes, net) : Cost(0);
@@ -130,6 +139,12 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
       // What the panels' movement adds beyond the layer's own work.
       layer_comm = layer_comm + max(work_f, data) - work_f + (training ? max(work_b, Cost(2) * data) - work_b : Cost(0));
     } else {
+      bool all_split = tensor && op.params == 0 && !op.inputs.empty();
+      for (int i : op.inputs) all_split = all_split && output_split[static_cast<std::size_t>(i)];
+      if (all_split) {
+        output_split[index] = true;
+        sharded[index] = static_cast<double>(op.activation_bytes);
+      }
       l.forward = t.forward;
       l.forward_compute = t.forward_compute;
       l.forward_memory = t.forward_memory;
@@ -187,7 +202,8 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 
   // With model parallelism the split layers' weights, gradients and optimizer
   // state are spread over the devices; the other layers' are whole on each.
-  MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device, split_ops, s.devices);
+  MemoryCosts mem = memory_costs(plan, model_parallel ? s.global_batch : s.batch_per_device, split_ops, s.devices,
+                                 sharded);
   s.memory = mem.total();
   s.device_memory_bytes = sys.device.memory;
 

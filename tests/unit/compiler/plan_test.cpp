@@ -53,9 +53,9 @@ TEST_CASE("plan: ops carry per-sample work and traffic at the experiment's preci
   CHECK(conv.op_class == OpClass::conv);
   CHECK(conv.params == 112);                 // 4*3*9 + 4
   CHECK(conv.macs_forward == 6912);          // 4*27*64
-  CHECK(conv.macs_backward == 13824);
+  CHECK(conv.macs_backward == 6912);         // its input is data: the weight gradient only
   CHECK(conv.bytes_forward == (192 + 256) * 2);       // input 3*8*8 + output 4*8*8, fp16
-  CHECK(conv.bytes_backward == (2 * 192 + 256) * 2);
+  CHECK(conv.bytes_backward == (192 + 256) * 2);      // reads input and output gradient, writes no input gradient
   CHECK(conv.weight_bytes == 112 * 2);
   CHECK(conv.activation_bytes == 256 * 2);
   CHECK(p.ops[3].inputs == std::vector<int>{2});
@@ -105,4 +105,36 @@ TEST_CASE("plan: the experiment's settings as plain values") {
   CHECK(q.system.kind == "device");
   CHECK(q.system.devices() == 1);
   CHECK(q.element_bytes == 4);
+}
+
+// The first layer's backward: a layer fed only by data computes its weights'
+// gradients but no input gradient (frameworks, and `dlc run`, skip it), and a
+// weightless op on the data has no backward at all.
+TEST_CASE("plan: a layer fed by data computes no input gradient") {
+  Plan p = plan_of(R"(
+model Net {
+  input x: f32[4, 6, 6]
+  r = relu(x)
+  y = conv(r, 2, kernel = 3, bias = false)
+  output fc(flatten(y), 5, bias = false)
+}
+device G { kind = gpu; peak { fp32 = 10 TFLOPS } memory = 16 GB; memory_bandwidth = 500 GB/s }
+experiment Train { model = Net; system = G; batch = 1 }
+)", "Train");
+  REQUIRE(p.ops.size() == 5);  // x, relu1, conv1, flatten1, fc1
+  const PlanOp &relu = p.ops[1], &conv = p.ops[2], &fc = p.ops[4];
+  // relu of the data: nothing needs its gradient, nothing to compute or move.
+  CHECK(relu.macs_backward == 0);
+  CHECK(relu.bytes_backward == 0);
+  // conv 4 -> 2 channels, 3x3 on 6x6: output [2, 4, 4] = 32 elements, 4*9 = 36
+  // MACs each: forward 1,152; backward the weight gradient only, 1,152 (not
+  // 2,304); reads its input (144) and output gradient (32), fp32: 704 B.
+  CHECK(conv.macs_forward == 1152);
+  CHECK(conv.macs_backward == 1152);
+  CHECK(conv.bytes_backward == (144 + 32) * 4);
+  // fc 32 -> 5 after the conv, whose weights need the fc's input gradient:
+  // data + weight gradient, 2 * 160 MACs; (2 * 32 + 5) * 4 B.
+  CHECK(fc.macs_forward == 160);
+  CHECK(fc.macs_backward == 320);
+  CHECK(fc.bytes_backward == (2 * 32 + 5) * 4);
 }

@@ -351,3 +351,56 @@ experiment E { model = FC; system = isaac_ce; phase = inference; batch = 1 }
   CHECK(r.functional.at(0).saturations > 0);
   CHECK_FALSE(r.functional.at(0).exact);
 }
+
+// A chip must convert every column it reads: an IMA's ADCs take
+// arrays_per_ima · cols / adcs_per_ima conversions per read, whatever
+// cols_per_adc claims.
+TEST_CASE("crossbar: a read lasts as long as the IMA's ADCs take to convert its columns") {
+  // 256 columns, "one ADC per 64", one 16-bit read per product: it claimed
+  // 16,128 arrays x 2 x 128 rows x 32 weights / 100 ns = 1,321 TOPS. Its 8 ADCs
+  // per IMA convert 8 x 256 = 2,048 columns per read, 256 each at 1.28 GSa/s:
+  // 200 ns, so 660.6 TOPS.
+  Run slow = fc_on("wide", "crossbar wide : isaac_ce { cols = 256; cols_per_adc = 64; dac_bits = 16 }\n");
+  REQUIRE(slow.ok);
+  const CrossbarChip& s = slow.result.crossbar->chip;
+  CHECK(s.mvm_s == approx(200e-9));
+  CHECK(s.peak_ops_per_s == approx(16128.0 * 2 * 128 * 32 / 200e-9));
+  // With the 32 ADCs per IMA that 64 columns each need, they convert in
+  // 50 ns and the array's 100 ns read sets the pace: 1,321 TOPS.
+  Run fast = fc_on("wide", "crossbar wide : isaac_ce { cols = 256; cols_per_adc = 64; dac_bits = 16; adcs_per_ima = 32 }\n");
+  REQUIRE(fast.ok);
+  const CrossbarChip& f = fast.result.crossbar->chip;
+  CHECK(f.mvm_s == approx(100e-9));
+  CHECK(f.peak_ops_per_s == approx(16128.0 * 2 * 128 * 32 / 100e-9));
+}
+
+// A chip parameter set after build (--set crossbar.rows=64, --scale) means
+// what the same declaration means: the mapping and the replicas follow it.
+// Before, the mapping stayed the declared chip's: 30,720 arrays and 596.1
+// samples/s against the declaration's 32,224 and 657.6.
+TEST_CASE("crossbar: a value set after build gives the declaration's mapping") {
+  lang::Diagnostics diags;
+  auto module = compile_text("set.dlc", R"(
+import std.models
+import std.hardware
+crossbar narrow : isaac_ce { rows = 64 }
+experiment Set { model = ResNet50; system = isaac_ce; phase = inference; batch = 16 }
+experiment Declared : Set { system = narrow }
+)", diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Simulation set, declared;
+  std::string error;
+  REQUIRE(build(lower(*module, *module->find_decl("Set")), set, error));
+  REQUIRE(build(lower(*module, *module->find_decl("Declared")), declared, error));
+  set.params.set(*set.params.find("crossbar.rows"), 64);
+  Result a, b;
+  REQUIRE(evaluate(set, a, error));
+  REQUIRE(evaluate(declared, b, error));
+  REQUIRE(a.crossbar);
+  REQUIRE(b.crossbar);
+  CHECK(a.crossbar->arrays_needed == b.crossbar->arrays_needed);
+  CHECK(a.crossbar->chips == b.crossbar->chips);
+  CHECK(a.crossbar->area_m2 == approx(b.crossbar->area_m2));
+  CHECK(a.totals.samples_per_s == approx(b.totals.samples_per_s));
+  CHECK(a.crossbar->arrays_needed == 32224);
+}
