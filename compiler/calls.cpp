@@ -72,8 +72,8 @@ std::string Evaluator::Impl::layer_name_override(const Args& args, bool& given, 
 }
 
 int Evaluator::Impl::add_layer(Layer layer) {
-  if (graph->layers.size() >= kMaxLayers) {
-    error(layer.where, fmt::format("model has more than {} layers", kMaxLayers));
+  if (graph->layers.size() >= limits.layers) {
+    error(layer.where, fmt::format("model has more than {} layers", limits.layers));
     throw Abort{};
   }
   auto [it, inserted] = layer_names.emplace(layer.name, static_cast<int>(graph->layers.size()));
@@ -293,8 +293,8 @@ bool Evaluator::Impl::check_param_type(const Decl& d, const Param& p, const Valu
 }
 
 Value Evaluator::Impl::call_block(const Decl& block, const Expr& e) {
-  if (static_cast<int>(frames.size()) > kMaxCallDepth)  // the model's frame, then one per block
-    return fail(e.range, fmt::format("blocks nested more than {} deep", kMaxCallDepth));
+  if (static_cast<int>(frames.size()) > limits.call_depth)  // the model's frame, then one per block
+    return fail(e.range, fmt::format("blocks nested more than {} deep", limits.call_depth));
   Args args;
   if (!eval_args(e, args)) return Value::poison();
   bool named_given, name_ok;
@@ -386,8 +386,8 @@ Value Evaluator::Impl::call_builtin(const Expr& e) {
     std::vector<Value> items;
     for (std::int64_t i = a; step_by > 0 ? i < b : i > b; i += step_by) {
       step(e.range);
-      if (items.size() >= kMaxListLength)
-        return fail(e.range, fmt::format("range has more than {} elements", kMaxListLength));
+      if (items.size() >= limits.list_length)
+        return fail(e.range, fmt::format("range has more than {} elements", limits.list_length));
       items.push_back(Value::integer_value(i));
       if (step_by > 0 ? i > INT64_MAX - step_by : i < INT64_MIN - step_by) break;
     }

@@ -66,7 +66,7 @@ std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Dia
 
   Symbols symbols;
   resolve(p, symbols, diags);
-  Evaluator evaluator(symbols, diags);
+  Evaluator evaluator(symbols, diags, options.limits);
   PropertyChecker properties(symbols, evaluator, diags, *module);
   // Models first (experiments refer to them), then everything else in order.
   for (const File& f : p.files) {

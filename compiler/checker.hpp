@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/evaluator.hpp"
 #include "compiler/module.hpp"
 
 namespace dlc::compiler {
@@ -19,6 +20,7 @@ struct CheckOptions {
   // Models to instantiate by name, wherever they are declared (dlc stats
   // ResNet50). An unknown name, or a model that needs arguments, is an error.
   std::vector<std::string> models;
+  EvaluationLimits limits;
 };
 
 std::unique_ptr<CheckedModule> check(std::unique_ptr<Program> program, lang::Diagnostics& diags,

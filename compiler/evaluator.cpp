@@ -35,8 +35,8 @@ Value Evaluator::Impl::fail(SourceRange at, std::string message) {
 }
 
 void Evaluator::Impl::step(SourceRange at) {
-  if (++steps <= kMaxSteps) return;
-  error(at, fmt::format("evaluation takes more than {} steps; is a loop bound too large?", kMaxSteps));
+  if (++steps <= limits.steps) return;
+  error(at, fmt::format("evaluation takes more than {} steps; is a loop bound too large?", limits.steps));
   throw Abort{};
 }
 
@@ -192,15 +192,15 @@ Value Evaluator::Impl::apply_binary(const Expr& e, Tok op, const Value& a, const
     return Value::boolean_value(op == Tok::eq ? same : !same);
   }
   if (op == Tok::plus && a.kind == K::list && b.kind == K::list) {
-    if (a.elements().size() + b.elements().size() > kMaxListLength)
-      return fail(e.range, fmt::format("list has more than {} elements", kMaxListLength));
+    if (a.elements().size() + b.elements().size() > limits.list_length)
+      return fail(e.range, fmt::format("list has more than {} elements", limits.list_length));
     std::vector<Value> items = a.elements();
     items.insert(items.end(), b.elements().begin(), b.elements().end());
     return Value::list(std::move(items));
   }
   if (op == Tok::plus && a.kind == K::string && b.kind == K::string) {
-    if (a.text.size() + b.text.size() > kMaxStringLength)
-      return fail(e.range, fmt::format("string longer than {} characters", kMaxStringLength));
+    if (a.text.size() + b.text.size() > limits.string_length)
+      return fail(e.range, fmt::format("string longer than {} characters", limits.string_length));
     return Value::string_value(a.text + b.text);
   }
   if (op == Tok::star && ((a.kind == K::decl && b.is_int()) || (b.kind == K::decl && a.is_int()))) {
@@ -456,11 +456,11 @@ void Evaluator::Impl::iterate(const Stmt& s, const Value& first, const Value* se
 }
 
 bool Evaluator::Impl::run_model(const Decl& model, const Args& args, SourceRange call_site, ModelGraph& out, int depth) {
-  if (depth > kMaxCallDepth) {
+  if (depth > limits.call_depth) {
     (void)call_site;
     const Decl* root = root_model ? root_model : &model;
     error(root->name.range, fmt::format("model '{}' is defined through more than {} aliases", root->name.name,
-                                        kMaxCallDepth));
+                                        limits.call_depth));
     return false;
   }
   Frame f;
@@ -522,8 +522,8 @@ bool Evaluator::Impl::instantiate(const Decl& model, const Args& args, SourceRan
   return ok;
 }
 
-Evaluator::Evaluator(const Symbols& symbols, Diagnostics& diags)
-    : impl_(std::make_unique<Impl>(symbols, diags)) {}
+Evaluator::Evaluator(const Symbols& symbols, Diagnostics& diags, const EvaluationLimits& limits)
+    : impl_(std::make_unique<Impl>(symbols, diags, limits)) {}
 Evaluator::~Evaluator() = default;
 
 bool Evaluator::instantiate(const Decl& model, ModelGraph& out) {

@@ -12,16 +12,20 @@
 
 namespace dlc::compiler {
 
+// Limits that keep any input finite: each is an error where it is reached.
+// At these, the largest takes about a second to reach in a release build;
+// the fuzzer lowers them, so that it reaches them often and fast.
+struct EvaluationLimits {
+  std::size_t layers = 200'000;  // per model
+  std::size_t steps = 10'000'000;  // evaluation steps per model or property
+  std::size_t list_length = 1'000'000;
+  std::size_t string_length = 1'000'000;
+  int call_depth = 64;  // nested block calls, or aliases of a model
+};
+
 class Evaluator {
  public:
-  // Limits that keep any input finite: layers per model, evaluation steps.
-  static constexpr std::size_t kMaxLayers = 200'000;
-  static constexpr std::size_t kMaxSteps = 10'000'000;
-  static constexpr std::size_t kMaxListLength = 1'000'000;
-  static constexpr std::size_t kMaxStringLength = 1'000'000;
-  static constexpr int kMaxCallDepth = 64;
-
-  Evaluator(const Symbols& symbols, lang::Diagnostics& diags);
+  Evaluator(const Symbols& symbols, lang::Diagnostics& diags, const EvaluationLimits& limits = {});
   ~Evaluator();
 
   // Instantiates a model with its defaults (a plain model or one whose

@@ -77,7 +77,9 @@ struct Evaluator::Impl {
   std::size_t steps = 0;      // evaluation budget used
   const Decl* root_model = nullptr;  // the model being instantiated (through any aliases)
 
-  Impl(const Symbols& s, Diagnostics& d) : symbols(s), diags(d) {}
+  EvaluationLimits limits;
+
+  Impl(const Symbols& s, Diagnostics& d, const EvaluationLimits& l) : symbols(s), diags(d), limits(l) {}
 
   Frame& frame() { return frames.back(); }
   ScopeNode* current_scope();
