@@ -421,8 +421,12 @@ void Lowering::lower_softmax(int op) {
   dnnl::softmax_backward::primitive_desc bpd(bd, pattr, eng, pd);
   std::vector<Step> after;
   int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);
-  backward[op].push_back(step(bpd, {{DNNL_ARG_DST, b.out}, {DNNL_ARG_DIFF_DST, b.diff}, {DNNL_ARG_DIFF_SRC, dsrc}},
-                              layer_row[op], Phase::backward));
+  std::int64_t k = md.dims()[axis], rows = volume(md.dims()) / k;
+  if (is_reference_impl(bpd.get_kind(), bpd.impl_info_str()) && axis == rank && is_plain(md))
+    softmax_backward_by_parts(b.out, b.diff, dsrc, rows, k, layer_row[op], backward[op]);
+  else
+    backward[op].push_back(step(bpd, {{DNNL_ARG_DST, b.out}, {DNNL_ARG_DIFF_DST, b.diff}, {DNNL_ARG_DIFF_SRC, dsrc}},
+                                layer_row[op], Phase::backward));
   for (Step& st : after) backward[op].push_back(std::move(st));
 }
 

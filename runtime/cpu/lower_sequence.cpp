@@ -34,12 +34,15 @@ dnnl::primitive_attr scaled_attr(float scale) {
   return a;
 }
 
-// buf = 0, in place (oneDNN's RNN backward accumulates into its weight gradients).
+// buf = 0, in place (oneDNN's RNN backward accumulates into its weight
+// gradients), over the storage seen as one plain vector: on the 5-D ldigo
+// layout oneDNN 2.6 has only its reference eltwise.
 Step zero_step(Lowering& L, int buf, int row) {
-  const memory::desc& md = L.buffers[buf].md;
-  dnnl::eltwise_forward::desc d(prop_kind::forward_inference, algorithm::eltwise_linear, md, 0.f, 0.f);
+  memory::desc flat = plain({static_cast<memory::dim>(L.buffers[buf].md.get_size() / sizeof(float))});
+  int view = L.alias(buf, flat);
+  dnnl::eltwise_forward::desc d(prop_kind::forward_inference, algorithm::eltwise_linear, flat, 0.f, 0.f);
   dnnl::eltwise_forward::primitive_desc pd(d, L.pattr, L.eng);
-  return L.step(pd, {{DNNL_ARG_SRC, buf}, {DNNL_ARG_DST, buf}}, row, Phase::backward);
+  return L.step(pd, {{DNNL_ARG_SRC, view}, {DNNL_ARG_DST, view}}, row, Phase::backward);
 }
 
 // Where a primitive that accumulates into `want` adds a gradient meant for `dw`:
@@ -314,6 +317,29 @@ int causal_mask(Lowering& L, int op, std::int64_t steps) {
 
 }  // namespace
 
+// Softmax's backward over rows of length k, dS = P ⊙ (dP − Σ_j dP ⊙ P), by
+// primitives that have JIT kernels (two binaries, a gemm against ones, a
+// binary): where oneDNN 2.6 has only its reference softmax backward (AVX2).
+void Lowering::softmax_backward_by_parts(int prob, int dprob, int ds, std::int64_t rows, std::int64_t k, int row,
+                                         std::vector<Step>& bwd) {
+  Lowering& L = *this;
+  memory::desc full = plain({1, rows, k}), per_row = plain({1, rows, 1});  // per-"channel" broadcast
+  int p = L.alias(prob, full), dp = L.alias(dprob, full), out = L.alias(ds, full);
+  auto binary = [&](algorithm alg, int a, const memory::desc& b_md, int b) {
+    dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg, full, b_md, full), L.pattr, L.eng);
+    bwd.push_back(L.step(pd, {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, out}}, row, Phase::backward));
+  };
+  binary(algorithm::binary_mul, dp, full, p);  // dS ← dP ⊙ P
+  int ones = L.add_buffer(plain({k, 1}), Kind::workspace, Fill::ones);
+  int sums = L.add_buffer(per_row, Kind::workspace);
+  dnnl::matmul::primitive_desc spd(dnnl::matmul::desc(plain({rows, k}), plain({k, 1}), plain({rows, 1})), L.pattr,
+                                   L.eng);
+  bwd.push_back(L.step(spd, {{DNNL_ARG_SRC, L.alias(ds, plain({rows, k}))}, {DNNL_ARG_WEIGHTS, ones},
+                             {DNNL_ARG_DST, L.alias(sums, plain({rows, 1}))}}, row, Phase::backward));
+  binary(algorithm::binary_sub, dp, per_row, sums);  // dS ← dP − Σ
+  binary(algorithm::binary_mul, out, full, p);       // dS ← dS ⊙ P
+}
+
 void Lowering::lower_attention(int op) {
   const PlanOp& p = *ops[op];
   OpBuffers& b = t[op];
@@ -378,8 +404,11 @@ void Lowering::lower_attention(int op) {
   // dS through the softmax (the mask is a constant: nothing flows to it).
   int ds = add_buffer(scores, Kind::gradients);
   dnnl::softmax_backward::primitive_desc dspd(dnnl::softmax_backward::desc(scores, scores, 3), pattr, eng, smpd);
-  bwd.push_back(step(dspd, {{DNNL_ARG_DST, prob}, {DNNL_ARG_DIFF_DST, dprob}, {DNNL_ARG_DIFF_SRC, ds}}, row,
-                     Phase::backward));
+  if (is_reference_impl(dspd.get_kind(), dspd.impl_info_str()))
+    softmax_backward_by_parts(prob, dprob, ds, n * heads * steps, steps, row, bwd);
+  else
+    bwd.push_back(step(dspd, {{DNNL_ARG_DST, prob}, {DNNL_ARG_DIFF_DST, dprob}, {DNNL_ARG_DIFF_SRC, ds}}, row,
+                       Phase::backward));
   // dQ = dS·K/√dh, dK = dSᵀ·Q/√dh.
   dnnl::primitive_attr battr = scaled_attr(scale);
   int dq = add_buffer(rows, Kind::gradients), dk = add_buffer(rows, Kind::gradients);
@@ -430,11 +459,15 @@ void Lowering::lower_embedding(int op) {
                          layer_row[op], Phase::forward));
   if (!opt.training) return;
   std::vector<Step>& bwd = backward[op];
-  // The table's gradient: the output's summed over the batch, into its first T rows (the rest stay 0).
-  dnnl::reduction::primitive_desc rpd(dnnl::reduction::desc(dnnl::algorithm::reduction_sum, md, rows, 0.f, 0.f),
-                                      pattr, eng);
-  bwd.push_back(step(rpd, {{DNNL_ARG_SRC, b.diff}, {DNNL_ARG_DST, alias(dtable, rows)}},
-                                           layer_row[op], Phase::backward));
+  // The table's gradient: the output's summed over the batch, into its first
+  // T rows (the rest stay 0), as ones[1, N] · dY[N, T·D]: oneDNN 2.6's
+  // reduction over the batch is its reference kernel on AVX2, its gemm is not.
+  std::int64_t n = in_logical[0];
+  int ones = add_buffer(plain({1, n}), Kind::workspace, Fill::ones);
+  memory::desc per_sample = plain({n, steps * d}), summed = plain({1, steps * d});
+  dnnl::matmul::primitive_desc rpd(dnnl::matmul::desc(plain({1, n}), per_sample, summed), pattr, eng);
+  bwd.push_back(step(rpd, {{DNNL_ARG_SRC, ones}, {DNNL_ARG_WEIGHTS, alias(b.diff, per_sample)},
+                           {DNNL_ARG_DST, alias(dtable, summed)}}, layer_row[op], Phase::backward));
   int target = grad_target(op, 0);
   if (target < 0) return;
   std::vector<Step> after;

@@ -67,7 +67,11 @@ struct Row {
 // Whether oneDNN chose one of its reference implementations ("ref:any",
 // "ref_fused:any"): plain loops, correct but often 100x slower than its
 // JIT kernels, so a time measured on one says nothing about the machine.
-inline bool is_reference_impl(std::string_view impl) { return impl.rfind("ref", 0) == 0; }
+// Its RNN implementation named "ref" is not one: it runs the cells' matrix
+// products through its JIT gemm, and is what oneDNN 2.6 has for f32 training.
+inline bool is_reference_impl(dnnl::primitive::kind kind, std::string_view impl) {
+  return impl.rfind("ref", 0) == 0 && !(kind == dnnl::primitive::kind::rnn && impl == "ref");
+}
 
 // The buffers of one op of the plan (-1: none).
 struct OpBuffers {
@@ -219,7 +223,7 @@ struct Lowering {
     s.row = row;
     s.phase = phase;
     scratch_bytes = std::max(scratch_bytes, s.scratchpad.get_size());
-    if (std::string impl = pd.impl_info_str(); is_reference_impl(impl) && row >= 0) {
+    if (std::string impl = pd.impl_info_str(); is_reference_impl(pd.get_kind(), impl) && row >= 0) {
       static constexpr const char* kPhase[] = {"forward", "backward", "update"};
       std::string what = fmt::format("{} {} ({})", dnnl_prim_kind2str(dnnl::convert_to_c(pd.get_kind())),
                                      kPhase[static_cast<int>(phase)], impl);
@@ -408,6 +412,11 @@ struct Lowering {
   void lower_lrn(int op);
 
   void lower_softmax(int op);
+
+  // Softmax's backward over plain rows of length k by primitives with JIT
+  // kernels, for where oneDNN 2.6 has only its reference one (AVX2).
+  void softmax_backward_by_parts(int prob, int dprob, int ds, std::int64_t rows, std::int64_t k, int row,
+                                 std::vector<Step>& bwd);
 
   void lower_concat(int op);
 

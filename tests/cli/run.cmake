@@ -94,24 +94,22 @@ dlc_run_test_both_isas(run-onednn-defect-check 0 ARGS run ${RUN_SPECS}/onednn_de
                        --threads 2 --check STDOUT "\n5 layer\\(s\\) of 2 op kind\\(s\\): 5 passed, 0 failed")
 
 # No layer on a reference kernel where an optimised one exists (kernels.dlc):
-# a causal mask, global average pooling's backward. dlc run names any layer
-# that still runs on one, in a warning and with a mark in the table.
-foreach(e causal_infer causal_train cnn_train)
-  dlc_cli_test(run-no-reference-kernels-${e} 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment ${e} --warmup 0 --iters 1
-               --format csv STDERR "^$")
+# a causal mask, global average pooling's backward, softmax's backward on
+# AVX2, a position embedding's gradient. dlc run names any layer that still
+# runs on one, in a warning and with a mark in the table.
+foreach(e causal_infer causal_train cnn_train positions)
+  dlc_run_test_both_isas(run-no-reference-kernels-${e} 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment ${e}
+                         --warmup 0 --iters 1 --format csv STDERR "^$")
 endforeach()
-dlc_cli_test(run-no-reference-kernels-cnn_train-avx2 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment cnn_train
-             --warmup 0 --iters 1 --format csv STDERR "^$")
-set_tests_properties(cli/run-no-reference-kernels-cnn_train-avx2 PROPERTIES ENVIRONMENT ONEDNN_MAX_CPU_ISA=AVX2)
-dlc_cli_test(run-no-reference-kernels-causal_infer-avx2 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment causal_infer
-             --warmup 0 --iters 1 --format csv STDERR "^$")
-set_tests_properties(cli/run-no-reference-kernels-causal_infer-avx2 PROPERTIES ENVIRONMENT ONEDNN_MAX_CPU_ISA=AVX2)
-# oneDNN 2.6 has no AVX2 kernel for softmax's backward: that one is marked.
-dlc_cli_test(run-reference-kernel-marked 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment causal_train --warmup 0
-             --iters 1 --format table
-             STDERR "^dlc run: warning: attention1 ran on oneDNN's reference kernels \\(softmax backward \\(ref:any\\)\\); its time is far from what this machine can do: do not calibrate on it\n$"
-             STDOUT "\nattention1 +attention +[^\n]+ measured [*] [^\n]+\n[*] ran on reference kernels, far slower than this machine allows; do not calibrate on them:\n  attention1: softmax backward \\(ref:any\\)\n")
-set_tests_properties(cli/run-reference-kernel-marked PROPERTIES ENVIRONMENT ONEDNN_MAX_CPU_ISA=AVX2)
-dlc_cli_test(run-reference-kernel-json 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment causal_train --warmup 0
-             --iters 1 --format json STDOUT "\"name\": \"attention1\",[^}]*\"reference_kernels\": \\[\n +\"softmax backward \\(ref:any\\)\"\n +\\]")
-set_tests_properties(cli/run-reference-kernel-json PROPERTIES ENVIRONMENT ONEDNN_MAX_CPU_ISA=AVX2)
+# Softmax over a leading axis runs oneDNN 2.6's reference kernel on any ISA
+# (dlc has no formulation of its own for it): that one is marked.
+dlc_run_test_both_isas(run-reference-kernel-marked 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment column_softmax
+                       --warmup 0 --iters 1 --format table
+                       STDERR "^dlc run: warning: softmax1 ran on oneDNN's reference kernels \\(softmax forward \\(ref:any\\)\\); its time is far from what this machine can do: do not calibrate on it\n$"
+                       STDOUT "\nsoftmax1 +softmax +[^\n]+ measured [*] [^\n]+\n[*] ran on reference kernels, far slower than this machine allows; do not calibrate on them:\n  softmax1: softmax forward \\(ref:any\\)\n")
+dlc_run_test_both_isas(run-reference-kernel-json 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment column_softmax
+                       --warmup 0 --iters 1 --format json
+                       STDOUT "\"name\": \"softmax1\",[^}]*\"reference_kernels\": \\[\n +\"softmax forward \\(ref:any\\)\"\n +\\]")
+# Each formulation computes what the reference does (kernels.dlc, --check).
+dlc_run_test_both_isas(run-check-kernels 0 ARGS run ${RUN_SPECS}/kernels.dlc --experiment column_softmax --check
+                       --threads 2 STDOUT "passed, 0 failed")
