@@ -287,21 +287,18 @@ std::string scale_table(const std::string& key, const std::vector<ScalePoint>& p
   t.column("speed-up", A::right);
   t.column("efficiency", A::right);
   t.column("total (h)", A::right);
-  // A crossbar chip's sweep (its ADC bits, its tiles) changes its power and
-  // its energy too.
+  // A crossbar chip's sweep (its rows, its ADC bits, its tiles) changes the
+  // arrays and chips the model takes, their area, power and energy too.
   bool chip = std::any_of(points.begin(), points.end(),
                           [](const ScalePoint& p) { return p.result && p.result->crossbar; });
-  if (chip) {
-    t.column("chip power", A::right);
-    t.column("energy/sample", A::right);
-  }
+  if (chip) add_crossbar_scale_columns(t);
   const ScalePoint* base = nullptr;
   for (const ScalePoint& p : points)
     if (p.result && !base) base = &p;
   for (const ScalePoint& p : points) {
     if (!p.result) {
       std::vector<std::string> row{p.value, fmt::format("{:g}", p.devices), "-", "-", "-", "-", p.error};
-      if (chip) row.insert(row.end(), {"", ""});
+      if (chip) row.resize(row.size() + crossbar_scale_cells(nullptr).size());
       t.row(row);
       continue;
     }
@@ -311,9 +308,10 @@ std::string scale_table(const std::string& key, const std::vector<ScalePoint>& p
                                  rate(p.result->totals.samples_per_s), fmt::format("{:.2f}", speedup),
                                  scale != 1 ? fmt::format("{:.0f}%", 100 * speedup / scale) : "-",
                                  hours(p.result->totals.total_s)};
-    if (chip && p.result->crossbar)
-      row.insert(row.end(), {fmt::format("{:.2f} W", p.result->crossbar->chip.power_w),
-                             human_joules(p.result->crossbar->energy_j)});
+    if (chip) {
+      std::vector<std::string> cells = crossbar_scale_cells(&*p.result);
+      row.insert(row.end(), cells.begin(), cells.end());
+    }
     t.row(row);
   }
   return t.render();
@@ -323,17 +321,17 @@ std::string scale_csv(const std::string& key, const std::vector<ScalePoint>& poi
   bool chip = std::any_of(points.begin(), points.end(),
                           [](const ScalePoint& p) { return p.result && p.result->crossbar; });
   std::string out = fmt::format("{},devices,iteration_s,samples_per_s,total_s,error{}\n", csv_field(key),
-                                chip ? ",chip_power_w,energy_per_sample_j" : "");
+                                chip ? crossbar_scale_csv_header() : "");
   for (const ScalePoint& p : points) {
     if (!p.result) {
-      out += fmt::format("{},{},,,,{}{}\n", csv_field(p.value), p.devices, csv_field(p.error), chip ? ",," : "");
+      out += fmt::format("{},{},,,,{}{}\n", csv_field(p.value), p.devices, csv_field(p.error),
+                         chip ? crossbar_scale_csv_fields(nullptr) : "");
       continue;
     }
     out += fmt::format("{},{},{},{},{},", csv_field(p.value), p.devices, p.result->totals.iteration_s,
                        p.result->totals.samples_per_s,
                        p.result->totals.total_s ? fmt::format("{}", *p.result->totals.total_s) : "");
-    if (chip && p.result->crossbar)
-      out += fmt::format(",{},{}", p.result->crossbar->chip.power_w, p.result->crossbar->energy_j);
+    if (chip) out += crossbar_scale_csv_fields(&*p.result);
     out += "\n";
   }
   return out;
@@ -348,6 +346,7 @@ std::string scale_json(const std::string& key, const std::vector<ScalePoint>& po
       row["iteration_s"] = p.result->totals.iteration_s;
       row["samples_per_s"] = p.result->totals.samples_per_s;
       row["total_s"] = p.result->totals.total_s ? json(*p.result->totals.total_s) : json(nullptr);
+      add_crossbar_scale_json(row, *p.result);
     } else {
       row["error"] = p.error;
     }

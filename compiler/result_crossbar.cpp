@@ -198,7 +198,6 @@ std::string hopfield_table(const Result& r) {
   return out;
 }
 
-
 std::string crossbar_csv(const Result& r) {
   const CrossbarRun& x = *r.crossbar;
   std::string out = "name,op,mapped,arrays,replicas,mvms,adc_conversions,latency_s,energy_j,area_m2,utilisation\n";
@@ -234,6 +233,41 @@ std::string hopfield_csv(const Result& r) {
   };
   for (const auto& [k, v] : rows) out += k + "," + v + "\n";
   return out;
+}
+
+void add_crossbar_scale_columns(TextTable& t) {
+  using A = TextTable::Align;
+  t.column("arrays", A::right);
+  t.column("chips", A::right);
+  t.column("area", A::right);
+  t.column("chip power", A::right);
+  t.column("energy/sample", A::right);
+}
+
+std::vector<std::string> crossbar_scale_cells(const Result* r) {
+  if (!r || !r->crossbar) return std::vector<std::string>(5);
+  const CrossbarRun& x = *r->crossbar;
+  return {with_separators(std::llround(x.arrays_needed)), fmt::format("{:g}", x.chips),
+          fmt::format("{:.2f} mm²", x.area_m2 * 1e6), fmt::format("{:.2f} W", x.chip.power_w),
+          human_joules(x.energy_j)};
+}
+
+std::string crossbar_scale_csv_header() { return ",arrays,chips,area_m2,chip_power_w,energy_per_sample_j"; }
+
+std::string crossbar_scale_csv_fields(const Result* r) {
+  if (!r || !r->crossbar) return ",,,,,";
+  const CrossbarRun& x = *r->crossbar;
+  return fmt::format(",{},{},{},{},{}", x.arrays_needed, x.chips, x.area_m2, x.chip.power_w, x.energy_j);
+}
+
+void add_crossbar_scale_json(nlohmann::ordered_json& row, const Result& r) {
+  if (!r.crossbar) return;
+  const CrossbarRun& x = *r.crossbar;
+  row["arrays"] = x.arrays_needed;
+  row["chips"] = x.chips;
+  row["area_m2"] = x.area_m2;
+  row["chip_power_w"] = x.chip.power_w;
+  row["energy_per_sample_j"] = x.energy_j;
 }
 
 }  // namespace dlc::compiler

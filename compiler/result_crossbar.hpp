@@ -5,8 +5,10 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "compiler/result.hpp"
+#include "compiler/table.hpp"
 
 namespace dlc::compiler {
 
@@ -27,5 +29,14 @@ std::string crossbar_csv(const Result& r);
 
 // The run's figures as key,value rows (the energy trace is in the JSON).
 std::string hopfield_csv(const Result& r);
+
+// A crossbar chip's sweep (--scale crossbar.rows=64,128,256) changes what the
+// model takes as well as its speed: the columns that show it, in each form.
+// A point without a crossbar result (it failed) gets empty cells.
+void add_crossbar_scale_columns(TextTable& t);           // arrays, chips, area, chip power, energy/sample
+std::vector<std::string> crossbar_scale_cells(const Result* r);
+std::string crossbar_scale_csv_header();                  // ",arrays,chips,area_m2,..."
+std::string crossbar_scale_csv_fields(const Result* r);   // ",17024,2,..." (empty for nullptr)
+void add_crossbar_scale_json(nlohmann::ordered_json& row, const Result& r);
 
 }  // namespace dlc::compiler

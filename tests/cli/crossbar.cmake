@@ -59,3 +59,26 @@ dlc_cli_test(crossbar-hopfield-csv 0 ARGS simulate ${EX}/hopfield_maxcut.dlc --e
 dlc_cli_test(crossbar-scale-adc-bits 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac
              --scale crossbar.adc_bits=7,8,9 --format table
              STDOUT " 7 +1 +33.8 us +473.6K .* 49.68 W [^\n]*\n +8 .* 65.81 W [^\n]*\n +9 .* 98.06 W ")
+# A swept chip parameter rebuilds the mapping, and the sweep shows what it
+# changes. ResNet-50, B = 16, on ISAAC-CE (16,128 arrays a chip): replication
+# fills the chips the model needs anyway, 2 at 64 rows (32,224 arrays), 1 at
+# 128 (16,128) and 256 (15,736); area = chips x chip area (85.25, 85.42,
+# 85.77 mm²: an array's area grows with its rows), 2 x 85.25 = 170.51 mm².
+dlc_cli_test(crossbar-scale-rows 0 ARGS simulate ${EX}/dpe.dlc --experiment resnet50_isaac
+             --scale crossbar.rows=64,128,256 --format table STDOUT_FILE ${XB}/resnet50_rows.scale.expect)
+# The acoustic model's recurrent layers are never copied: chips =
+# ceil(arrays / 16,128) = 3, 2, 1 for 33,920, 17,024 and 8,576 arrays.
+dlc_cli_test(crossbar-scale-rows-csv 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac
+             --scale crossbar.rows=64,128,256 --format csv
+             STDOUT "^crossbar.rows,devices,iteration_s,samples_per_s,total_s,error,arrays,chips,area_m2,chip_power_w,energy_per_sample_j\n64,1,[^\n]*,,,33920,3,0.000255[^\n]*\n128,1,[^\n]*,,,17024,2,0.000170[^\n]*\n256,1,[^\n]*,,,8576,1,8.57[^\n]*\n$")
+dlc_cli_test(crossbar-scale-rows-json 0 ARGS simulate ${EX}/dpe.dlc --experiment acoustic_isaac
+             --scale crossbar.rows=64,128 --format json
+             STDOUT "\"value\": \"64\",.*\"arrays\": 33920.0,\n +\"chips\": 3.0,\n +\"area_m2\": 0.000255[0-9]*,\n +\"chip_power_w\": 61.77[0-9]*,\n +\"energy_per_sample_j\": 0.000239[0-9]*\n.*\"value\": \"128\",.*\"arrays\": 17024.0,\n +\"chips\": 2.0,")
+# --set crossbar.rows=64 means what a declared rows = 64 means: the same
+# mapping, copies, chips and speed (step = 14.92 ms + 15 x 627.2 us = 24.33 ms;
+# 16 / 24.33 ms = 657.6 samples/s).
+set(rows64 "\nmodel: 32,224 arrays on 2 chip[(]s[)] [(]99.9% used[)]; latency 14.92 ms, pipelined interval 627.2 us: 657.6 samples/s;.*; 170.51 mm²\n$")
+dlc_cli_test(crossbar-rows-set 0 ARGS simulate ${EX}/dpe.dlc --experiment resnet50_isaac --set crossbar.rows=64
+             --format table STDOUT "${rows64}")
+dlc_cli_test(crossbar-rows-declared 0 ARGS simulate ${XB}/rows64.dlc --experiment resnet50_rows64 --format table
+             STDOUT "${rows64}")
