@@ -22,6 +22,10 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
     error = "not a dlc.result/1 record (dlc simulate --format json writes one)";
     return false;
   }
+  if (j.contains("error") && j["error"].is_string()) {  // an experiment that failed: nothing to read
+    error = "the record of experiment '" + j.value("experiment", "") + "' has no result: " + j["error"].get<std::string>();
+    return false;
+  }
   try {
     r = Result{};
     r.source = j.value("source", "");
@@ -214,7 +218,10 @@ std::string result_csv(const Result& r) {
   return out;
 }
 
-std::string results_summary_table(const std::vector<Result>& results) {
+std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes) {
+  std::vector<Result> results;
+  for (const ExperimentOutcome& o : outcomes)
+    if (o.result) results.push_back(*o.result);
   TextTable t;
   using A = TextTable::Align;
   t.column("experiment");
@@ -257,22 +264,35 @@ std::string results_summary_table(const std::vector<Result>& results) {
   return out;
 }
 
-std::string results_csv(const std::vector<Result>& results) {
-  std::string out = "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s\n";
+std::string results_csv(const std::vector<ExperimentOutcome>& outcomes) {
+  std::string out =
+      "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s,error\n";
   auto optional = [](const std::optional<double>& s) { return s ? fmt::format("{}", *s) : std::string(); };
-  for (const Result& r : results)
-    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", csv_field(r.experiment), csv_field(r.model), csv_field(r.system),
-                       r.batch, r.totals.iteration_s, r.totals.samples_per_s, r.totals.memory_per_device_bytes,
-                       optional(r.totals.epoch_s), optional(r.totals.total_s));
+  for (const ExperimentOutcome& o : outcomes) {
+    if (!o.result) {
+      out += fmt::format("{},{},{},,,,,,,{}\n", csv_field(o.experiment), csv_field(o.model), csv_field(o.system),
+                         csv_field(o.error));
+      continue;
+    }
+    const Result& r = *o.result;
+    out += fmt::format("{},{},{},{},{},{},{},{},{},\n", csv_field(r.experiment), csv_field(r.model),
+                       csv_field(r.system), r.batch, r.totals.iteration_s, r.totals.samples_per_s,
+                       r.totals.memory_per_device_bytes, optional(r.totals.epoch_s), optional(r.totals.total_s));
+  }
   return out;
 }
 
-std::string results_json(const std::vector<Result>& results) {
+std::string results_json(const std::vector<ExperimentOutcome>& outcomes) {
+  using json = nlohmann::ordered_json;
   std::string out = "[\n";
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    std::string one = result_json(results[i]);
-    one.pop_back();  // the newline
-    out += one + (i + 1 < results.size() ? ",\n" : "\n");
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const ExperimentOutcome& o = outcomes[i];
+    std::string one = o.result ? result_json(*o.result)
+                               : json{{"schema", "dlc.result/1"}, {"source", "simulated"}, {"experiment", o.experiment},
+                                      {"model", o.model},         {"system", o.system},     {"error", o.error}}
+                                         .dump(2);
+    if (one.back() == '\n') one.pop_back();
+    out += one + (i + 1 < outcomes.size() ? ",\n" : "\n");
   }
   return out + "]\n";
 }

@@ -190,10 +190,23 @@ namespace dlc::compiler {
 std::string result_table(const Result& r);
 // One row per layer (name, op, forward_s, backward_s, update_s, bound).
 std::string result_csv(const Result& r);
-// Several experiments side by side: one row each.
-std::string results_summary_table(const std::vector<Result>& results);
-std::string results_json(const std::vector<Result>& results);  // a JSON array of dlc.result/1
-std::string results_csv(const std::vector<Result>& results);   // one row per experiment
+// One of several experiments of a file: its result, or the message of the
+// error that left it without one. A script reading the JSON or CSV of a file
+// sees every experiment it asked for, the failed ones with their error.
+struct ExperimentOutcome {
+  std::string experiment, model, system;
+  std::optional<Result> result;
+  std::string error;  // the diagnostic's message, where result is empty
+};
+// Several experiments side by side: one row each. The table shows the
+// results only (a person has read the errors on stderr just above it);
+// JSON and CSV keep the failed experiments as records with an "error".
+std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes);
+// A JSON array of dlc.result/1; a failed experiment is {"schema", "source",
+// "experiment", "model", "system", "error"}.
+std::string results_json(const std::vector<ExperimentOutcome>& outcomes);
+// One row per experiment; the last column, error, is empty where it ran.
+std::string results_csv(const std::vector<ExperimentOutcome>& outcomes);
 
 // A sweep of one parameter: its values with the step time, throughput,
 // speed-up over the first value and, when the devices change, efficiency.

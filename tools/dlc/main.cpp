@@ -32,6 +32,36 @@ constexpr const char* kDescription =
     "Describe models, devices, interconnects and clusters in .dlc files; check them,\n"
     "inspect them, and (as the tool grows) simulate and run them.";
 
+// CLI11 lets an option of many values (--set) take every word after it up to
+// the next flag, the command's file too (`--set nodes=2 file.dlc --format
+// csv` lost the file). One value per occurrence, repeated for more, as
+// `--set a=1 --set b=2` is documented.
+void one_value_per_occurrence(CLI::App& app) {
+  for (CLI::App* command : app.get_subcommands({}))
+    for (CLI::Option* option : command->get_options())
+      if (option->nonpositional()) option->allow_extra_args(false);
+}
+
+// The first --name given to `command` that it does not have, with the closest
+// one it has: CLI11 says only that an argument was "not expected" (and names
+// the file it then could not place). "" when every --name is known.
+std::string unknown_option(const CLI::App& command, int argc, char** argv) {
+  std::vector<std::string> known;
+  for (const CLI::Option* option : command.get_options())
+    for (const std::string& name : option->get_lnames()) known.push_back("--" + name);
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    std::string name = arg.substr(0, arg.find('='));
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string close = dlc::lang::closest_match(name, known);
+    return fmt::format("unknown option '{}' for 'dlc {}'{}", name, command.get_name(),
+                       close.empty() ? "" : fmt::format("; did you mean '{}'?", close));
+  }
+  return "";
+}
+
 int run(int argc, char** argv) {
   CLI::App app{kDescription, "dlc"};
   app.set_version_flag("--version", [] { return dlc::tools::version_text(); });  // probes GPUs only when asked
@@ -142,6 +172,8 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv"}));
   models_cmd->add_option("-o,--output", models.output, "write to FILE (atomically) instead of stdout");
 
+  one_value_per_occurrence(app);
+
   // An unknown command deserves better than CLI11's "a subcommand is required".
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
@@ -160,6 +192,14 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // A misspelt option first: the other errors (a file "not expected" or
+    // "required") follow from it.
+    const CLI::App* command = argc > 1 && argv[1][0] != '-' ? app.get_subcommand(argv[1]) : nullptr;
+    std::string unknown = command ? unknown_option(*command, argc, argv) : "";
+    if (!unknown.empty()) {
+      fmt::print(stderr, "dlc: error: {}\nRun 'dlc {} --help' for its options.\n", unknown, command->get_name());
+      return 1;
+    }
     fmt::print(stderr, "dlc: error: {}\nRun 'dlc --help' for the commands and their options.\n", e.what());
     return 1;
   }

@@ -1,6 +1,7 @@
 // dlc simulate FILE: the analytic prediction of a file's experiments. One
 // experiment prints its per-layer table and totals; several print one row
 // each; --set changes a parameter of the cost model, --scale sweeps one.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -76,16 +77,15 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 // A Hopfield experiment: its graph (generated, or read from its file) and
-// its trials on the crossbar chip. Failures are reported at the experiment,
-// or at the graph file's line.
-std::optional<compiler::Result> hopfield(const compiler::Plan& plan, const compiler::CheckedDecl& e,
-                                         lang::Diagnostics& failures) {
+// its trials on the crossbar chip. A failure's message names the graph
+// file's line where it has one.
+std::optional<compiler::Result> hopfield(const compiler::Plan& plan, std::string& error) {
   const compiler::PlanHopfield& h = *plan.hopfield;
-  std::string text, error;
+  std::string text;
   if (h.graph == "file") {
     std::ifstream in(h.path, std::ios::binary);
     if (h.path.empty() || !in) {
-      failures.error(e.decl->name.range, fmt::format("cannot read the graph file '{}'", h.path));
+      error = fmt::format("cannot read the graph file '{}'", h.path);
       return std::nullopt;
     }
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -93,17 +93,11 @@ std::optional<compiler::Result> hopfield(const compiler::Plan& plan, const compi
   simulator::Graph graph;
   int line = 0;
   if (!simulator::experiment_graph(h, text, graph, error, line)) {
-    if (line > 0)
-      failures.error(e.decl->name.range, fmt::format("{}:{}: {}", h.path, line, error));
-    else
-      failures.error(e.decl->name.range, error);
+    if (line > 0) error = fmt::format("{}:{}: {}", h.path, line, error);
     return std::nullopt;
   }
   compiler::Result r;
-  if (!simulator::run_hopfield(plan, graph, r, error)) {
-    failures.error(e.decl->name.range, error);
-    return std::nullopt;
-  }
+  if (!simulator::run_hopfield(plan, graph, r, error)) return std::nullopt;
   return r;
 }
 
@@ -130,14 +124,23 @@ int run_simulate(const SimulateOptions& o) {
     return 1;
   }
 
-  std::vector<compiler::Result> results;
+  std::vector<compiler::ExperimentOutcome> outcomes;
   std::vector<compiler::ScalePoint> points;
   std::string scale_key;
-  // An experiment that cannot be simulated is reported at its name; the
-  // others of the file are still simulated and shown.
+  // An experiment that cannot be simulated is reported at its name and kept,
+  // with its error, among the records; the others of the file are still
+  // simulated and shown.
   lang::Diagnostics failures;
   for (const compiler::CheckedDecl* e : experiments) {
     compiler::Plan plan = compiler::lower(*module, *e);
+    compiler::ExperimentOutcome& outcome = outcomes.emplace_back();
+    outcome.experiment = plan.experiment;
+    outcome.model = plan.model;
+    outcome.system = plan.system.name;
+    auto fail = [&](std::string message) {
+      failures.error(e->decl->name.range, message);
+      outcome.error = std::move(message);
+    };
     Simulation sim;
     std::string error;
     if (plan.hopfield) {
@@ -146,13 +149,13 @@ int run_simulate(const SimulateOptions& o) {
                            "'{}' has none\n", plan.experiment);
         return 1;
       }
-      std::optional<compiler::Result> r = hopfield(plan, *e, failures);
-      if (r) results.push_back(std::move(*r));
+      outcome.result = hopfield(plan, error);
+      if (!outcome.result) fail(error);
       continue;
     }
     auto b0 = clock::now();
     if (!simulator::build(plan, sim, error)) {
-      failures.error(e->decl->name.range, error);
+      fail(error);
       continue;
     }
     building += clock::now() - b0;
@@ -197,8 +200,8 @@ int run_simulate(const SimulateOptions& o) {
     ++evaluations;
     if (ok && o.functional) {
       if (!plan.system.crossbar) {
-        failures.error(e->decl->name.range, fmt::format("--functional: '{}' runs on '{}', which is not a crossbar chip",
-                                                        plan.experiment, plan.system.name));
+        fail(fmt::format("--functional: '{}' runs on '{}', which is not a crossbar chip", plan.experiment,
+                         plan.system.name));
         continue;
       }
       simulator::FunctionalOptions fo;
@@ -209,34 +212,36 @@ int run_simulate(const SimulateOptions& o) {
       ok = simulator::functional_errors(at, fo, r, error);
     }
     if (!ok) {
-      failures.error(e->decl->name.range, error);
+      fail(error);
       continue;
     }
-    results.push_back(std::move(r));
+    outcome.result = std::move(r);
   }
   bool failed = report(failures, *module->program, color);
-  if (results.empty() && points.empty()) return 1;
+  std::string format = o.format.empty() ? default_format(o.output) : o.format;
+  bool any = std::any_of(outcomes.begin(), outcomes.end(), [](const auto& x) { return x.result.has_value(); });
+  // Nothing to show, except the records of several failed experiments to a script.
+  bool records = outcomes.size() > 1 && format != "table";
+  if (!any && points.empty() && !records) return 1;
 
   if (o.stats)
     fmt::print(stderr, "{}: stats: load+check {:.2f} ms, build the cost model {:.3f} ms, {} evaluation(s) {:.3f} ms "
                        "({:.4f} ms each)\n",
                o.file, ms(t1 - t0), ms(building), evaluations, ms(evaluating),
                evaluations ? ms(evaluating) / static_cast<double>(evaluations) : 0.0);
-  std::string format = o.format.empty() ? default_format(o.output) : o.format;
   std::string text;
   if (!points.empty()) {
     text = format == "json" ? compiler::scale_json(scale_key, points)
            : format == "csv" ? compiler::scale_csv(scale_key, points)
                              : fmt::format("{}: {} swept\n\n{}", experiments.front()->name, scale_key,
                                            compiler::scale_table(scale_key, points));
-  } else if (results.size() == 1) {
-    text = format == "json" ? compiler::result_json(results.front())
-           : format == "csv" ? compiler::result_csv(results.front())
-                             : compiler::result_table(results.front());
+  } else if (outcomes.size() == 1) {
+    const compiler::Result& r = *outcomes.front().result;
+    text = format == "json" ? compiler::result_json(r) : format == "csv" ? compiler::result_csv(r) : compiler::result_table(r);
   } else {
-    text = format == "json" ? compiler::results_json(results)
-           : format == "csv" ? compiler::results_csv(results)
-                             : compiler::results_summary_table(results);
+    text = format == "json" ? compiler::results_json(outcomes)
+           : format == "csv" ? compiler::results_csv(outcomes)
+                             : compiler::results_summary_table(outcomes);
   }
   int written = write_result(text, o.output);
   return failed ? 1 : written;
