@@ -37,14 +37,14 @@ Value Evaluator::Impl::call(const Expr& e) {
     v.kind = Value::Kind::call;
     v.text = callee;
     v.items = std::make_shared<std::vector<Value>>();
-    v.names = std::make_shared<std::vector<std::string>>();
+    v.names = std::make_shared<std::vector<Identifier>>();
     for (Value& p : args.positional) {
       v.items->push_back(std::move(p));
-      v.names->push_back("");
+      v.names->push_back({});
     }
     for (auto& [n, val] : args.named) {
       v.items->push_back(std::move(val));
-      v.names->push_back(n->name);
+      v.names->push_back(*n);
     }
     v.where = e.range;
     return v;

@@ -72,7 +72,7 @@ std::string value_string(const Value& v, const ModelGraph* graph, bool human) {
       std::string s = v.text + "(";
       for (std::size_t i = 0; i < v.items->size(); ++i) {
         s += i ? ", " : "";
-        if (!(*v.names)[i].empty()) s += (*v.names)[i] + " = ";
+        if (!(*v.names)[i].name.empty()) s += (*v.names)[i].name + " = ";
         s += value_string((*v.items)[i], graph, human);
       }
       return s + ")";

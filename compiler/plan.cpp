@@ -162,7 +162,7 @@ PlanHopfield hopfield(const CheckedModule& m, const CheckedDecl& e) {
   if (const Value* g = get(e, "hopfield.graph")) {
     h.graph = g->text;
     for (std::size_t i = 0; g->kind == Value::Kind::call && i < g->items->size(); ++i) {
-      const std::string& name = (*g->names)[i];
+      const std::string& name = (*g->names)[i].name;
       const Value& v = (*g->items)[i];
       if (name == "nodes") h.nodes = static_cast<std::int64_t>(v.number);
       else if (name == "density") h.density = v.number;
@@ -211,7 +211,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   if (const Value* v = get(e, "parallel")) {
     p.parallel = v->text;
     if (v->kind == Value::Kind::call)
-      for (std::size_t i = 0; i < v->items->size(); ++i) p.parallel_args[(*v->names)[i]] = text((*v->items)[i]);
+      for (std::size_t i = 0; i < v->items->size(); ++i) p.parallel_args[(*v->names)[i].name] = text((*v->items)[i]);
   }
   for (const Property& prop : e.properties) {
     if (prop.key.starts_with("software.efficiency.")) p.software_efficiency[prop.key.substr(20)] = prop.value.number;

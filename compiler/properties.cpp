@@ -253,7 +253,8 @@ bool PropertyChecker::check_variant(const PropSpec& spec, const std::string& key
   std::set<std::string> seen;
   for (std::size_t i = 0; i < v.items->size(); ++i) {
     Value& a = (*v.items)[i];
-    const std::string& name = (*v.names)[i];
+    const std::string& name = (*v.names)[i].name;
+    lang::SourceRange name_at = (*v.names)[i].range;
     if (name.empty()) {
       diags_.error(a.where, fmt::format("arguments of {}(...) must be named ({} = ...)", v.text,
                                         args.props.empty() ? "name" : args.props[0].name));
@@ -265,12 +266,12 @@ bool PropertyChecker::check_variant(const PropSpec& spec, const std::string& key
       std::string message = fmt::format("{}(...) has no parameter '{}'", v.text, name);
       std::string close = lang::closest_match(name, args.names());
       if (!close.empty()) message += fmt::format("; did you mean '{}'?", close);
-      diags_.error(a.where, message);
+      diags_.error(name_at, message);
       ok = false;
       continue;
     }
     if (!seen.insert(name).second) {
-      diags_.error(a.where, fmt::format("argument '{}' given twice", name));
+      diags_.error(name_at, fmt::format("argument '{}' given twice", name));
       ok = false;
       continue;
     }

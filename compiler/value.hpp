@@ -32,9 +32,11 @@ struct Value {
   bool boolean = false;
   // string contents, symbol, call or per-qualifier name
   std::string text;
-  // list elements; call arguments (named by `names`); per: the qualified value
+  // list elements; call arguments (named by `names`, each with where the name
+  // is written, so a diagnostic about a name points at it; "" when
+  // positional); per: the qualified value
   std::shared_ptr<std::vector<Value>> items;
-  std::shared_ptr<std::vector<std::string>> names;
+  std::shared_ptr<std::vector<lang::ast::Identifier>> names;
   // tensor: index of the producing layer in the graph under construction
   int layer = -1;
   // decl / replicated

@@ -135,7 +135,7 @@ struct Import {
 
 struct File {
   FileId id = kNoFile;
-  bool syntax_error = false;  // parsing stopped at an error: the file is incomplete
+  bool syntax_error = false;  // it has syntax errors: what they broke is missing
   std::vector<Import> imports;
   std::vector<Decl> decls;
 };

@@ -45,37 +45,85 @@ class Parser {
     file_.id = file;
   }
 
+  // Parses the file; a syntax error is reported and parsing resumes at the
+  // next declaration, so a file shows all its syntax errors at once. What
+  // lies between the error and that declaration is skipped unread: a guess
+  // at what the broken construct meant would report errors the user did not
+  // make. The file keeps syntax_error, so no later stage runs on it.
   File run() {
     while (peek().kind != Tok::end) {
-      if (peek().kind == Tok::kw_import) {
-        file_.imports.push_back(import_decl());
-      } else if (DeclKind kind; declaration_word(peek(), kind)) {
-        file_.decls.push_back(declaration(kind));
-      } else if (peek().kind == Tok::at) {
-        std::vector<Annotation> annotations;
-        while (peek().kind == Tok::at) annotations.push_back(annotation());
-        if (!declaration_word(peek(), kind))
-          fail_expected("a declaration after its annotations");
-        file_.decls.push_back(declaration(kind));
-        file_.decls.back().annotations = std::move(annotations);
-      } else if (peek().kind == Tok::semicolon) {
-        advance();
-      } else {
-        std::string what = "a declaration (model, block, device, link, node, cluster, experiment, crossbar) or an import";
-        if (peek().kind == Tok::identifier) {
-          std::vector<std::string> words{"import"};
-          for (const auto& [word, k] : kDeclarationWords) words.emplace_back(word);
-          std::string close = closest_match(peek().text, words);
-          if (!close.empty())
-            fail(peek().range, fmt::format("expected {}, found name '{}'; did you mean '{}'?", what, peek().text, close));
-        }
-        fail_expected(what);
+      std::size_t start = pos_;
+      try {
+        top_level_item();
+      } catch (SyntaxError& e) {
+        diags_->error(e.where, e.message).notes = std::move(e.notes);
+        file_.syntax_error = true;
+        // The lexer stops at a bad character (its token is the last one), so
+        // an error there, or at the end, leaves nothing to read.
+        if (++syntax_errors_ >= kMaxSyntaxErrors || pos_ + 1 >= tokens_.size()) break;
+        depth_ = 0;  // a DepthGuard that threw did not count itself down
+        resume_after(start);
+        if (peek().kind == Tok::invalid) break;  // a bad character in the skipped text: skipped too
       }
     }
     return std::move(file_);
   }
 
-  File& partial() { return file_; }
+ private:
+  // A file this broken is not worth reading further (Diagnostics keeps at
+  // most kMaxErrors errors anyway).
+  static constexpr int kMaxSyntaxErrors = 20;
+
+  // Where a new declaration surely begins: at the start of a line, `import`,
+  // an annotation (@ and a name), or a declaration word and the declaration's
+  // name (`model M`). Inside a body a declaration word is a name (link =
+  // PCIe3), never followed by another name, so this cannot stop mid-body.
+  bool at_declaration_start() const {
+    const Token& t = peek();
+    if (!t.newline_before && pos_ != 0) return false;
+    if (t.kind == Tok::kw_import) return true;
+    if (t.kind == Tok::at) return peek(1).kind == Tok::identifier && !peek(1).space_before;
+    DeclKind kind;
+    return declaration_word(t, kind) && peek(1).kind == Tok::identifier;
+  }
+
+  // After an error in the item that began at `start`: the next declaration
+  // after that token. Searching from the item's start (not from the error)
+  // finds the declaration that a missing '}' ran into; the item's own first
+  // token is skipped, so parsing always moves on.
+  void resume_after(std::size_t start) {
+    pos_ = start;
+    advance();
+    while (pos_ + 1 < tokens_.size() && !at_declaration_start()) advance();
+  }
+
+  // One import, declaration (with its annotations) or stray ';'.
+  void top_level_item() {
+    if (peek().kind == Tok::kw_import) {
+      file_.imports.push_back(import_decl());
+    } else if (DeclKind kind; declaration_word(peek(), kind)) {
+      file_.decls.push_back(declaration(kind));
+    } else if (peek().kind == Tok::at) {
+      std::vector<Annotation> annotations;
+      while (peek().kind == Tok::at) annotations.push_back(annotation());
+      if (!declaration_word(peek(), kind))
+        fail_expected("a declaration after its annotations");
+      file_.decls.push_back(declaration(kind));
+      file_.decls.back().annotations = std::move(annotations);
+    } else if (peek().kind == Tok::semicolon) {
+      advance();
+    } else {
+      std::string what = "a declaration (model, block, device, link, node, cluster, experiment, crossbar) or an import";
+      if (peek().kind == Tok::identifier) {
+        std::vector<std::string> words{"import"};
+        for (const auto& [word, k] : kDeclarationWords) words.emplace_back(word);
+        std::string close = closest_match(peek().text, words);
+        if (!close.empty())
+          fail(peek().range, fmt::format("expected {}, found name '{}'; did you mean '{}'?", what, peek().text, close));
+      }
+      fail_expected(what);
+    }
+  }
 
  private:
   std::vector<Token> tokens_;
@@ -83,6 +131,7 @@ class Parser {
   Diagnostics* diags_;
   std::size_t pos_ = 0;
   int depth_ = 0;
+  int syntax_errors_ = 0;
   File file_;
 
   const Token& peek(std::size_t ahead = 0) const {
@@ -106,6 +155,9 @@ class Parser {
   [[noreturn]] void fail_expected(std::string_view what) {
     const Token& t = peek();
     if (t.kind == Tok::invalid) fail(t.range, t.message);
+    // `model B` after a body left open: say what it is, not "name 'model'".
+    if (t.kind == Tok::identifier && at_declaration_start())
+      fail(t.range, fmt::format("expected {}, found the declaration of {} '{}'", what, t.text, peek(1).text));
     fail(t.range, fmt::format("expected {}, found {}", what, describe(t)));
   }
   // Message parts are built only when an error is reported: a string, or a
@@ -262,7 +314,7 @@ class Parser {
     DepthGuard guard(*this);
     while (!accept(Tok::rbrace)) {
       if (accept(Tok::semicolon)) continue;
-      if (peek().kind == Tok::end) closing(Tok::rbrace, "to close the declaration", open);
+      if (peek().kind == Tok::end || at_declaration_start()) closing(Tok::rbrace, "to close the declaration", open);
       Property p;
       // Declaration keywords double as property names: link = PCIe3, model = VGG16.
       p.name = peek(1).kind == Tok::assign ? word("a property name or '}'")
@@ -303,7 +355,7 @@ class Parser {
     DepthGuard guard(*this);
     while (!accept(Tok::rbrace)) {
       if (accept(Tok::semicolon)) continue;
-      if (peek().kind == Tok::end) closing(Tok::rbrace, "to close the body", open);
+      if (peek().kind == Tok::end || at_declaration_start()) closing(Tok::rbrace, "to close the body", open);
       out.push_back(statement());
     }
   }
@@ -705,15 +757,7 @@ const char* ast::decl_kind_name(DeclKind k) {
 }
 
 ast::File parse(FileId file, std::string_view text, Diagnostics& diags) {
-  Parser p(file, text, diags);
-  try {
-    return p.run();
-  } catch (const SyntaxError& e) {
-    diags.error(e.where, e.message).notes = e.notes;
-    ast::File partial = std::move(p.partial());
-    partial.syntax_error = true;
-    return partial;
-  }
+  return Parser(file, text, diags).run();
 }
 
 }  // namespace dlc::lang

@@ -1,8 +1,8 @@
 // The parser: tokens to AST, by recursive descent with precedence climbing for
-// expressions. A syntax error stops the file at the first error and reports
-// what was expected, in words, with a note at the bracket left open. Nesting
-// deeper than kMaxNesting is an error of its own, so no input can exhaust the
-// stack.
+// expressions. A syntax error reports what was expected, in words, with a
+// note at the bracket left open; parsing then resumes at the next declaration,
+// so every broken declaration of a file is reported once. Nesting deeper than
+// kMaxNesting is an error of its own, so no input can exhaust the stack.
 //
 // Why hand-written rather than Spirit X3 (which DESIGN.md first named): the
 // language is line-sensitive in one place (a unit belongs to a number on the
@@ -23,8 +23,9 @@ namespace dlc::lang {
 
 inline constexpr int kMaxNesting = 256;
 
-// Parses one file. On a syntax error, reports it to `diags` and returns the
-// declarations parsed before it (the checker does not run on such a file).
+// Parses one file. Syntax errors go to `diags`; the file then has
+// syntax_error set and holds the declarations that parsed (the checker does
+// not run on such a file).
 ast::File parse(FileId file, std::string_view text, Diagnostics& diags);
 
 }  // namespace dlc::lang

@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kDescription =
     "dlc: a compiler and simulator for deep learning workloads.\n"
     "Describe models, devices, interconnects and clusters in .dlc files; check them,\n"
-    "inspect them, and (as the tool grows) simulate and run them.";
+    "inspect them, simulate them, and run them on this machine.";
 
 // CLI11 lets an option of many values (--set) take every word after it up to
 // the next flag, the command's file too (`--set nodes=2 file.dlc --format
@@ -153,8 +153,9 @@ int run(int argc, char** argv) {
 
   dlc::tools::CalibrateOptions calibrate;
   CLI::App* calibrate_cmd = app.add_subcommand(
-      "calibrate", "Fit a device's per-op-class efficiency and launch overhead to measured runs (least squares) "
-                   "and write a device spec");
+      "calibrate", "Fit a device's per-op-class efficiencies, memory bandwidth and launch overhead to measured "
+                   "runs (least mean absolute relative error: a weighted median per class, a grid search for the "
+                   "overhead) and write a device spec");
   calibrate_cmd->add_option("measured", calibrate.measured, "dlc.result/1 files written by dlc run --format json")
       ->required();
   calibrate_cmd->add_option("--device", calibrate.device, "name of the device to write (default: the measured "
