@@ -47,17 +47,6 @@ bool compute_stats(const ModelGraph& graph, std::int64_t batch, ModelStats& s) {
 
 namespace {
 
-std::string human_bytes(std::int64_t b) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 // 5.68 M, 3.87 G, 1.67 T: three significant digits and an SI prefix.
 std::string scaled(double v) {
   static const std::pair<double, const char*> prefixes[] = {{1e18, "E"}, {1e15, "P"}, {1e12, "T"},
@@ -93,17 +82,17 @@ std::string stats_table(const ModelStats& s) {
   t.column("activations", A::right);
   auto add = [&](const LayerStats& l, const std::string& shape) {
     t.row({l.name, l.op, shape, with_separators(l.params_trainable), with_separators(l.params_state),
-           with_separators(l.macs_forward), with_separators(l.macs_backward), human_bytes(l.activation_bytes)});
+           with_separators(l.macs_forward), with_separators(l.macs_backward), human_bytes(static_cast<double>(l.activation_bytes))});
   };
   for (const LayerStats& l : s.layers) add(l, shape_string(l.output_shape));
   t.rule();
   add(s.totals, "");
-  std::string out = fmt::format("{}: {} layer{}, batch {}\n\n", s.model, s.layers.size(), s.layers.size() == 1 ? "" : "s",
-                                s.batch);
+  std::string out = fmt::format("{}: {} layer{}, batch {}; sizes in SI units (1 MB = 10^6 B)\n\n", s.model,
+                                s.layers.size(), s.layers.size() == 1 ? "" : "s", s.batch);
   out += t.render();
   out += fmt::format("\nparameters: {} trainable + {} state = {} ({} as stored)\n",
                      with_separators(s.totals.params_trainable), with_separators(s.totals.params_state),
-                     with_separators(s.totals.params_trainable + s.totals.params_state), human_bytes(s.weight_bytes));
+                     with_separators(s.totals.params_trainable + s.totals.params_state), human_bytes(static_cast<double>(s.weight_bytes)));
   out += fmt::format("forward: {}MACs = {}FLOPs; backward: {}MACs (per batch of {})\n", scaled(s.totals.macs_forward),
                      scaled(2.0 * s.totals.macs_forward), scaled(s.totals.macs_backward), s.batch);
   return out;

@@ -78,6 +78,15 @@ std::string human_seconds(double s) {
   return fmt::format("{:.1f} h", s / 3600);
 }
 
+std::string human_bytes(double b) {
+  double a = std::fabs(b);
+  if (a >= 1e12) return fmt::format("{:.2f} TB", b / 1e12);
+  if (a >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+  if (a >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
+  if (a >= 1e3) return fmt::format("{:.1f} kB", b / 1e3);
+  return fmt::format("{:.0f} B", b);
+}
+
 std::string human_rate(double per_s) {
   if (per_s >= 1e6) return fmt::format("{:.2f}M", per_s / 1e6);
   if (per_s >= 1e4) return fmt::format("{:.1f}K", per_s / 1e3);

@@ -30,6 +30,11 @@ std::string human_seconds(double s);
 // Samples per second for people: 926.1, 473.6K, 1.25M.
 std::string human_rate(double per_s);
 
+// Bytes for people, in decimal SI units as every dlc command prints sizes
+// (1 kB = 10^3 B, 1 GB = 10^9 B; device memories are sold in them):
+// 512 B, 603.9 kB, 12.0 MB, 21.00 GB, 1.20 TB.
+std::string human_bytes(double bytes);
+
 // Joules for people: 4.42 nJ, 28.8 mJ.
 std::string human_joules(double j);
 

@@ -42,9 +42,9 @@ dlc_run_test_both_isas(run-check-bert 0 ARGS run ${RUN_SPECS}/models.dlc --exper
 # the weights' format (1,000 outputs padded to 1,008 on AVX-512: 4.03 MB) and
 # the scratchpad (0 with gemm:jit on AVX2, some kB with brgemm on AVX-512).
 dlc_cli_test(run-memory-over-limit 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 10MB
-             STDERR "^[^\n]*memory.dlc:12:12: error: the run needs 12\\.[0-9] MB \\(activations 8.0 MB, gradients 0.0 kB, weights 4\\.[0-9] MB, workspace 0.0 kB, scratchpad [0-9]+\\.[0-9] kB\\), more than --max-memory 10MB \\(10.0 MB\\); nothing was allocated. Lower the batch \\(now 1000\\) or raise --max-memory\n")
+             STDERR "^[^\n]*memory.dlc:12:12: error: the run needs 12\\.[0-9] MB \\(activations 8.0 MB, gradients 0 B, weights 4\\.[0-9] MB, workspace 0 B, scratchpad ([0-9]+ B|[0-9]+\\.[0-9] kB)\\), more than --max-memory 10MB \\(10.0 MB\\); nothing was allocated. Lower the batch \\(now 1000\\) or raise --max-memory\n")
 dlc_cli_test(run-memory-terabytes 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment huge
-             STDERR "error: the run needs [0-9.]+ GB \\(activations [0-9.]+ GB, .*\\), more than the memory available now \\([0-9.]+ GB\\); nothing was allocated")
+             STDERR "error: the run needs [0-9.]+ TB \\(activations [0-9.]+ TB, .*\\), more than the memory available now \\([0-9.]+ GB\\); nothing was allocated")
 dlc_cli_test(run-memory-bad-limit 1 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --max-memory 10
              STDERR "^dlc: error: --max-memory 10: expected a size with a unit \\(8GB, 512MiB\\)\n$")
 # Under the limit it runs: the measured record names its layers as dlc simulate does.

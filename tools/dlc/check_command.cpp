@@ -10,6 +10,7 @@
 #include <map>
 
 #include "compiler/checker.hpp"
+#include "compiler/table.hpp"
 #include "compiler/plan.hpp"
 #include "tools/dlc/commands.hpp"
 #include "tools/dlc/frontend.hpp"
@@ -111,9 +112,9 @@ int run_check(const CheckOptions& options) {
       rusage usage{};
       getrusage(RUSAGE_SELF, &usage);
       fmt::print(stderr, "{}: stats: {} file(s), {} bytes, {} layer(s); load+parse {:.2f} ms, check {:.2f} ms, "
-                         "total {:.2f} ms; peak memory {:.1f} MiB\n",
+                         "total {:.2f} ms; peak memory {}\n",
                  input, module->program->sources.size(), bytes, layers, ms(t1 - t0), ms(t2 - t1), ms(t2 - t0),
-                 usage.ru_maxrss / 1024.0);
+                 compiler::human_bytes(usage.ru_maxrss * 1024.0));  // ru_maxrss is in KiB
     }
     // The syntax tree is shown whenever the file parses, even with semantic errors.
     if (options.emit == "ast") std::fputs(ast_text.c_str(), stdout);

@@ -22,11 +22,6 @@ namespace dlc::tools {
 
 namespace {
 
-std::string bytes_text(double b) {
-  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
-  if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
-  return fmt::format("{:.1f} kB", b / 1e3);
-}
 
 // The samples one device of the experiment's system runs per step: this
 // machine runs one device's share.
@@ -142,9 +137,9 @@ int run_run(const RunOptions& o) {
     return fail(fmt::format("the run needs {} (activations {}, gradients {}, weights {}, workspace {}, scratchpad {}), "
                             "more than {} ({}); nothing was allocated. Lower the batch (now {}) or raise "
                             "--max-memory",
-                            bytes_text(need.total()), bytes_text(need.activations), bytes_text(need.gradients),
-                            bytes_text(need.weights), bytes_text(need.workspace), bytes_text(need.scratchpad),
-                            limit_name, bytes_text(limit), build.batch));
+                            compiler::human_bytes(need.total()), compiler::human_bytes(need.activations), compiler::human_bytes(need.gradients),
+                            compiler::human_bytes(need.weights), compiler::human_bytes(need.workspace), compiler::human_bytes(need.scratchpad),
+                            limit_name, compiler::human_bytes(limit), build.batch));
 
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();

@@ -39,3 +39,12 @@ TEST_CASE("table: columns align, numbers to the right, a rule before totals") {
         "-----  -----\n"
         "total  1,010\n");
 }
+
+TEST_CASE("human_bytes: decimal SI units, as every command prints sizes") {
+  CHECK(dlc::compiler::human_bytes(0) == "0 B");
+  CHECK(dlc::compiler::human_bytes(512) == "512 B");
+  CHECK(dlc::compiler::human_bytes(618'348) == "618.3 kB");  // AlexNet's input, 3 x 227 x 227 x 4 B (603.9 KiB)
+  CHECK(dlc::compiler::human_bytes(12'004'000) == "12.0 MB");
+  CHECK(dlc::compiler::human_bytes(21e9) == "21.00 GB");
+  CHECK(dlc::compiler::human_bytes(1.2e12) == "1.20 TB");
+}
