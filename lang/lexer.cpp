@@ -37,7 +37,9 @@ class Lexer {
       t.newline_before = newline;
       t.space_before = space || newline;
       newline = false;
-      bool stop = t.kind == Tok::end || t.kind == Tok::invalid;
+      // A bad character is a token of its own and lexing goes on: the parser
+      // reports it and resumes at the next declaration, as after any error.
+      bool stop = t.kind == Tok::end;
       out.push_back(std::move(t));
       if (stop) return out;
     }

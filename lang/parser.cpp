@@ -58,12 +58,9 @@ class Parser {
       } catch (SyntaxError& e) {
         diags_->error(e.where, e.message).notes = std::move(e.notes);
         file_.syntax_error = true;
-        // The lexer stops at a bad character (its token is the last one), so
-        // an error there, or at the end, leaves nothing to read.
         if (++syntax_errors_ >= kMaxSyntaxErrors || pos_ + 1 >= tokens_.size()) break;
         depth_ = 0;  // a DepthGuard that threw did not count itself down
-        resume_after(start);
-        if (peek().kind == Tok::invalid) break;  // a bad character in the skipped text: skipped too
+        resume_after(start);  // bad characters in the skipped text are skipped too
       }
     }
     return std::move(file_);
