@@ -367,7 +367,7 @@ void Lowering::lower_attention(int op) {
   // scores = Q·Kᵀ/√dh (+ mask), probabilities = softmax over the keys. The
   // mask is added by its own binary primitive, in place: as the matmul's
   // binary post-op (broadcast over [N, heads]) oneDNN 2.6 has only its
-  // reference matmul, ~400x slower (796 ms against 2 ms at 8 x 4 x 128²).
+  // reference matmul (796 ms against 1.1 ms for both at 8 x 4 x 128², Zen 5).
   int mask = causal && steps > 1 ? causal_mask(*this, op, steps) : -1;
   int s = add_buffer(scores, Kind::activations);
   dnnl::matmul::primitive_desc spd(dnnl::matmul::desc(per_head, per_head_t, scores), scaled_attr(scale), eng);
