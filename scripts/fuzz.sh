@@ -5,6 +5,7 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS=60] [TARGET...]     targets: frontend quantity (default: both)
 #        FUZZ_RUNS=N scripts/fuzz.sh ...               stop each target after N executions instead
+#        FUZZ_JOBS=N scripts/fuzz.sh ...               N fuzzing processes (libFuzzer's -fork; time only)
 #
 # Seeds: every .dlc file of the repository (frontend) and tests/fuzz/seeds/quantity, with the
 # saved corpus tests/fuzz/corpus/TARGET, which this run's new coverage is merged into (minimised),
@@ -51,6 +52,7 @@ for t in "${targets[@]}"; do
   fi
   limit=(-max_total_time="$seconds")
   [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  [ "${FUZZ_JOBS:-1}" -gt 1 ] && limit+=(-fork="$FUZZ_JOBS")
   echo "fuzz: $t for ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s}"
   if ! "$build/bin/dlc_fuzz_$t" "${limit[@]}" -timeout=1 -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix="$findings/" "$work" "$saved" "$seeds" 2>"$build/fuzz-$t.log"; then
@@ -61,7 +63,8 @@ for t in "${targets[@]}"; do
   # The saved corpus becomes the minimal set with the coverage of old and new.
   merged="$build/merged/$t"
   rm -rf "$merged" && mkdir -p "$merged"
-  "$build/bin/dlc_fuzz_$t" -merge=1 -timeout=1 "$merged" "$saved" "$work" "$seeds" >"$build/merge-$t.log" 2>&1
+  "$build/bin/dlc_fuzz_$t" -merge=1 -timeout=1 -artifact_prefix="$findings/" "$merged" "$saved" "$work" "$seeds" \
+    >"$build/merge-$t.log" 2>&1
   rm -rf "$saved" && mv "$merged" "$saved"
   echo "fuzz: $t: corpus $(ls "$saved" | wc -l) input(s) in $saved"
 done
