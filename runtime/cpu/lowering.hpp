@@ -61,7 +61,7 @@ struct Step {
 struct Row {
   std::string name, op, op_class;
   int plan_op = -1;
-  std::vector<std::string> reference_kernels;  // "softmax_v2 backward (ref:any)"
+  std::vector<std::string> reference_kernels;  // "softmax backward (ref:any)"
 };
 
 // Whether oneDNN chose one of its reference implementations ("ref:any",
@@ -329,10 +329,10 @@ struct Lowering {
     backward[op].insert(backward[op].begin(), step(pd, std::move(args), row, Phase::backward));
   }
 
-  // The SGD step of one weight: w = w - lr * dw (a sum with scales 1 and -lr).
-  // w −= lr · dw over the whole storage, seen as one plain vector: a padded
-  // blocked format (1,000 outputs in blocks of 16) has only oneDNN's
-  // reference sum; its padding is zero in both, so it stays zero.
+  // The SGD step of one weight: w = w - lr * dw (a sum with scales 1 and -lr),
+  // over the whole storage seen as one plain vector: a padded blocked format
+  // (1,000 outputs in blocks of 16) has only oneDNN's reference sum; the
+  // padding is zero in both, so it stays zero.
   void sgd(int op, int w, int dw, const memory::desc& md) {
     memory::desc flat = plain({static_cast<memory::dim>(md.get_size() / sizeof(float))});
     dnnl::sum::primitive_desc pd(flat, {1.f, -opt.learning_rate}, {flat, flat}, eng, pattr);
