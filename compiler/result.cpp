@@ -23,7 +23,8 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
     return false;
   }
   if (j.contains("error") && j["error"].is_string()) {  // an experiment that failed: nothing to read
-    error = "the record of experiment '" + j.value("experiment", "") + "' has no result: " + j["error"].get<std::string>();
+    error = fmt::format("the record of experiment '{}' has no result: {}", j.value("experiment", ""),
+                        j["error"].get<std::string>());
     return false;
   }
   try {
@@ -179,7 +180,8 @@ std::string result_table(const Result& r) {
                                 r.precision, r.source == "measured" ? "batch" : "global batch", r.batch);
   out += t.render();
   if (!on_reference.empty())
-    out += fmt::format("* ran on reference kernels, far slower than this machine allows; do not calibrate on them:\n  {}\n",
+    out += fmt::format("* ran on reference kernels, far slower than this machine allows; do not calibrate on "
+                       "them:\n  {}\n",
                        fmt::join(on_reference, "\n  "));
   out += fmt::format("\nstep {}: compute {}, exposed communication {}; {} samples/s; memory {} per device\n",
                      seconds(r.totals.iteration_s), seconds(r.totals.compute_s), seconds(r.totals.comm_s),

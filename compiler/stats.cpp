@@ -82,7 +82,8 @@ std::string stats_table(const ModelStats& s) {
   t.column("activations", A::right);
   auto add = [&](const LayerStats& l, const std::string& shape) {
     t.row({l.name, l.op, shape, with_separators(l.params_trainable), with_separators(l.params_state),
-           with_separators(l.macs_forward), with_separators(l.macs_backward), human_bytes(static_cast<double>(l.activation_bytes))});
+           with_separators(l.macs_forward), with_separators(l.macs_backward),
+           human_bytes(static_cast<double>(l.activation_bytes))});
   };
   for (const LayerStats& l : s.layers) add(l, shape_string(l.output_shape));
   t.rule();
@@ -92,7 +93,8 @@ std::string stats_table(const ModelStats& s) {
   out += t.render();
   out += fmt::format("\nparameters: {} trainable + {} state = {} ({} as stored)\n",
                      with_separators(s.totals.params_trainable), with_separators(s.totals.params_state),
-                     with_separators(s.totals.params_trainable + s.totals.params_state), human_bytes(static_cast<double>(s.weight_bytes)));
+                     with_separators(s.totals.params_trainable + s.totals.params_state),
+                     human_bytes(static_cast<double>(s.weight_bytes)));
   out += fmt::format("forward: {}MACs = {}FLOPs; backward: {}MACs (per batch of {})\n", scaled(s.totals.macs_forward),
                      scaled(2.0 * s.totals.macs_forward), scaled(s.totals.macs_backward), s.batch);
   return out;

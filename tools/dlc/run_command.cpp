@@ -22,6 +22,7 @@ namespace dlc::tools {
 
 namespace {
 
+using compiler::human_bytes;
 
 // The samples one device of the experiment's system runs per step: this
 // machine runs one device's share.
@@ -137,9 +138,9 @@ int run_run(const RunOptions& o) {
     return fail(fmt::format("the run needs {} (activations {}, gradients {}, weights {}, workspace {}, scratchpad {}), "
                             "more than {} ({}); nothing was allocated. Lower the batch (now {}) or raise "
                             "--max-memory",
-                            compiler::human_bytes(need.total()), compiler::human_bytes(need.activations), compiler::human_bytes(need.gradients),
-                            compiler::human_bytes(need.weights), compiler::human_bytes(need.workspace), compiler::human_bytes(need.scratchpad),
-                            limit_name, compiler::human_bytes(limit), build.batch));
+                            human_bytes(need.total()), human_bytes(need.activations), human_bytes(need.gradients),
+                            human_bytes(need.weights), human_bytes(need.workspace), human_bytes(need.scratchpad),
+                            limit_name, human_bytes(limit), build.batch));
 
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();

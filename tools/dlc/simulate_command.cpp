@@ -237,7 +237,9 @@ int run_simulate(const SimulateOptions& o) {
                                            compiler::scale_table(scale_key, points));
   } else if (outcomes.size() == 1) {
     const compiler::Result& r = *outcomes.front().result;
-    text = format == "json" ? compiler::result_json(r) : format == "csv" ? compiler::result_csv(r) : compiler::result_table(r);
+    text = format == "json"  ? compiler::result_json(r)
+           : format == "csv" ? compiler::result_csv(r)
+                             : compiler::result_table(r);
   } else {
     text = format == "json" ? compiler::results_json(outcomes)
            : format == "csv" ? compiler::results_csv(outcomes)

@@ -367,7 +367,8 @@ TEST_CASE("crossbar: a read lasts as long as the IMA's ADCs take to convert its 
   CHECK(s.peak_ops_per_s == approx(16128.0 * 2 * 128 * 32 / 200e-9));
   // With the 32 ADCs per IMA that 64 columns each need, they convert in
   // 50 ns and the array's 100 ns read sets the pace: 1,321 TOPS.
-  Run fast = fc_on("wide", "crossbar wide : isaac_ce { cols = 256; cols_per_adc = 64; dac_bits = 16; adcs_per_ima = 32 }\n");
+  Run fast = fc_on("wide",
+                   "crossbar wide : isaac_ce { cols = 256; cols_per_adc = 64; dac_bits = 16; adcs_per_ima = 32 }\n");
   REQUIRE(fast.ok);
   const CrossbarChip& f = fast.result.crossbar->chip;
   CHECK(f.mvm_s == approx(100e-9));
