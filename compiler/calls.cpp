@@ -213,6 +213,10 @@ Value Evaluator::Impl::call_op(const OpDef& op, const Expr& e) {
   layer.params = r.params;
   layer.state = r.state;
   layer.macs_forward = r.macs_forward;
+  layer.active_params = r.active_params;
+  layer.kept = r.kept;
+  layer.scratch_forward = r.scratch_forward;
+  layer.scratch_backward = r.scratch_backward;
   // A layer fed only by data (the model's input, or ops of it alone) needs no
   // gradient of its inputs: backward computes its weights' gradients only, as
   // a framework does for the first layer.

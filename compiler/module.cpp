@@ -25,6 +25,7 @@ GraphTotals totals(const ModelGraph& graph) {
   GraphTotals t;
   for (const Layer& l : graph.layers) {
     t.params += l.params;
+    t.active_params += l.active_params;
     t.state += l.state;
     t.macs_forward += l.macs_forward;
     t.macs_backward += l.macs_backward;

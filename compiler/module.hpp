@@ -26,6 +26,9 @@ struct Layer {
   std::int64_t state = 0;   // non-trainable
   std::int64_t macs_forward = 0;
   std::int64_t macs_backward = 0;  // without the inputs' gradients where data_gradient is false
+  std::int64_t active_params = 0;  // used per token (a mixture of experts': router and top-k experts)
+  std::int64_t kept = 0;           // elements kept inside the op for backward, per sample (OpResult::kept)
+  std::int64_t scratch_forward = 0, scratch_backward = 0;  // elements through memory inside the op
   // Training computes a gradient of this layer's output: it has trainable
   // parameters or an input that does (not so for data and what only data feeds).
   bool needs_gradient = false;
@@ -50,6 +53,7 @@ struct ModelGraph {
 // Sums over a graph's layers.
 struct GraphTotals {
   std::int64_t params = 0;  // trainable
+  std::int64_t active_params = 0;  // trainable, used per token (fewer in a mixture of experts)
   std::int64_t state = 0;   // non-trainable
   std::int64_t macs_forward = 0;
   std::int64_t macs_backward = 0;

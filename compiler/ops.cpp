@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -116,6 +117,9 @@ bool finish(OpResult& r, OpError& err) {
                                  shape_string(r.output.shape)));
   // An op without parameters computes nothing backward but its inputs' gradients.
   if (r.macs_input_gradient < 0) r.macs_input_gradient = r.params == 0 ? r.macs_backward : 0;
+  if (r.active_params < 0) r.active_params = r.params;
+  if (r.kept >= kHuge || r.scratch_forward >= kHuge || r.scratch_backward >= kHuge)
+    return fail(err, "result is too large to represent: the op's internal tensors");
   return true;
 }
 
@@ -359,6 +363,33 @@ bool infer_layernorm(const OpDef&, const OpArgs& a, OpResult& r, OpError& err) {
   return finish(r, err);
 }
 
+// RMSNorm (Zhang and Sennrich 2019; Llama): x / rms(x) · g, a gain and no
+// bias over the last dimension; the work of a layer norm's.
+bool infer_rmsnorm(const OpDef&, const OpArgs& a, OpResult& r, OpError& err) {
+  const TensorInfo& x = a.tensors[0];
+  if (x.shape.empty()) return fail(err, "rmsnorm expects a tensor with a feature dimension", 0);
+  r.output = x;
+  r.params = x.shape.back();
+  r.macs_forward = x.elements();
+  r.macs_backward = mul(2, x.elements());
+  r.macs_input_gradient = x.elements();
+  return finish(r, err);
+}
+
+// The gated unit of SwiGLU (Shazeer 2020, "GLU Variants Improve
+// Transformer"): the last dimension holds [gate, up], one projection of twice
+// the hidden width (Megatron-LM's fused layout), and the result is
+// silu(gate) · up, half as wide. Elementwise: no MACs.
+bool infer_swiglu(const OpDef&, const OpArgs& a, OpResult& r, OpError& err) {
+  const TensorInfo& x = a.tensors[0];
+  if (x.shape.empty() || x.shape.back() % 2 != 0)
+    return fail(err, fmt::format("swiglu splits the last dimension into a gate and a value of equal width; {} "
+                                 "has no even last dimension", shape_string(x.shape)), 0);
+  r.output = x;
+  r.output.shape.back() /= 2;
+  return finish(r, err);
+}
+
 bool infer_lrn(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   const TensorInfo& x = a.tensors[0];
   if (!positive(a, op, "size", err)) return false;
@@ -506,9 +537,21 @@ bool infer_gru(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   return infer_recurrent(op, a, r, err, 3);
 }
 
-// Multi-head self-attention over [T, D]: Q, K, V and output projections
-// (4·D² weights + 4·D biases), scores Q·Kᵀ (T²·D MACs over all heads) and the
-// weighted sum of values (T²·D).
+// Multi-head self-attention over [T, D], with H heads of width d = D / H and
+// G key-value heads (G = H: multi-head; 1 < G < H: grouped-query, Ainslie et
+// al. 2023; G = 1: multi-query, Shazeer 2019): projections Q and the output
+// of D·D weights, K and V of D·G·d each (+ biases), scores Q·Kᵀ and the
+// weighted sum of values, P·D MACs each over all heads for P query-key pairs.
+// P = T² computed, even under a causal mask, unless `flash` (Dao et al. 2022)
+// skips the masked blocks: T(T+1)/2. Backward: twice the forward, and flash
+// computes the scores once more (it keeps no probabilities).
+// Kept for backward: Q, K, V and the context, and the H·T² probabilities
+// (flash: one log-sum-exp per head and query, H·T). Without flash the score
+// matrix goes through memory: written, read by the softmax, its result
+// written and read again forward (4·H·T²); read, its gradient written and
+// read, the scores' gradient written and read twice backward (7·H·T²).
+// Rotary position embeddings (Su et al. 2021) rotate Q and K in place: no
+// parameters, and elementwise work that fused kernels hide (none counted).
 bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   const TensorInfo& x = a.tensors[0];
   if (x.shape.size() != 2)
@@ -519,15 +562,109 @@ bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   if (d % heads != 0)
     return fail(err, fmt::format("attention: {} heads do not divide the model dimension {}", heads, d),
                 op.param_index("heads"));
-  bool bias = flag(a, op, "bias");
+  std::int64_t kv = heads;
+  if (given(a, op, "kv_heads")) {
+    if (!positive(a, op, "kv_heads", err)) return false;
+    kv = integer(a, op, "kv_heads");
+    if (kv > heads || heads % kv != 0)
+      return fail(err, fmt::format("kv_heads = {} must divide heads = {} (each key-value head serves a group of "
+                                   "query heads)", kv, heads), op.param_index("kv_heads"));
+  }
+  std::int64_t kvd = mul(kv, d / heads);  // the width of K and of V
+  bool bias = flag(a, op, "bias"), causal = flag(a, op, "causal"), flash = flag(a, op, "flash");
   r.output = x;
-  r.params = add(mul(4, mul(d, d)), bias ? mul(4, d) : 0);
-  r.macs_forward = add(mul(4, mul(t, mul(d, d))), mul(2, mul(t, mul(t, d))));
+  r.params = add(mul(2, mul(d, d)), mul(2, mul(d, kvd)));
+  if (bias) r.params = add(r.params, add(mul(2, d), mul(2, kvd)));
+  std::int64_t projections = mul(t, add(mul(2, mul(d, d)), mul(2, mul(d, kvd))));
+  std::int64_t pairs = flash && causal ? mul(t, t + 1) / 2 : mul(t, t);
+  std::int64_t scores = mul(pairs, d);  // Q·Kᵀ, and as much again for P·V
+  r.macs_forward = add(projections, mul(2, scores));
   r.macs_backward = mul(2, r.macs_forward);
-  // The Q, K and V projections' data gradients (T·D² each) reach the input;
-  // the output projection's and the scores' are needed for the weights.
-  r.macs_input_gradient = mul(3, mul(t, mul(d, d)));
-  if (a.describe) r.attributes = fmt::format("heads={} causal={} bias={}", heads, flag(a, op, "causal"), bias);
+  if (flash) r.macs_backward = add(r.macs_backward, scores);
+  // The Q, K and V projections' data gradients reach the input; the output
+  // projection's and the scores' are needed for the weights.
+  r.macs_input_gradient = mul(t, add(mul(d, d), mul(2, mul(d, kvd))));
+  r.kept = add(mul(2, mul(t, d)), mul(2, mul(t, kvd)));
+  r.kept = add(r.kept, flash ? mul(heads, t) : mul(heads, mul(t, t)));
+  if (!flash) {
+    r.scratch_forward = mul(4, mul(heads, mul(t, t)));
+    r.scratch_backward = mul(7, mul(heads, mul(t, t)));
+  }
+  if (a.describe) {
+    r.attributes = fmt::format("heads={}", heads);
+    if (kv != heads) r.attributes += fmt::format(" kv_heads={}", kv);
+    r.attributes += fmt::format(" causal={} bias={}", causal, bias);
+    if (flag(a, op, "rotary")) r.attributes += " rotary=true";
+    if (flash) r.attributes += " flash=true";
+  }
+  return finish(r, err);
+}
+
+// A language model's output layer: logits over the vocabulary for every
+// position, [T, D] -> [T, vocab], without bias; `tied` shares the token
+// embedding's weights (GPT-2, GPT-3), so it has no parameters of its own.
+// The cross-entropy loss reads the logits once more (softmax and the target's
+// log-probability, fused).
+bool infer_lm_head(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
+  const TensorInfo& x = a.tensors[0];
+  if (x.shape.empty())
+    return fail(err, fmt::format("lm_head expects hidden states [tokens, features], got {}", shape_string(x.shape)),
+                0);
+  if (!positive(a, op, "vocab", err)) return false;
+  std::int64_t vocab = integer(a, op, "vocab"), d = x.shape.back();
+  std::int64_t rows = x.elements() / std::max<std::int64_t>(d, 1);
+  r.output = x;
+  r.output.shape.back() = vocab;
+  bool tied = flag(a, op, "tied");
+  r.params = tied ? 0 : mul(d, vocab);
+  r.macs_forward = mul(rows, mul(d, vocab));
+  r.macs_backward = mul(2, r.macs_forward);
+  r.macs_input_gradient = r.macs_forward;
+  if (tied) r.active_params = 0;
+  r.scratch_forward = r.output.elements();
+  if (a.describe) r.attributes = fmt::format("vocab={} tied={}", vocab, tied);
+  return finish(r, err);
+}
+
+// A mixture of experts in place of a feed-forward network (Shazeer et al.
+// 2017; Switch, Fedus et al. 2021; Mixtral, Jiang et al. 2024): a router
+// (D·E weights) sends each of T tokens to its top k of E experts, each an MLP
+// of hidden width F (gated: SwiGLU's three D·F projections; else two). An
+// expert takes at most C = ceil(capacity · T · k / E) tokens and is computed
+// for C (padding included): E·C routed tokens. Kept for backward: the routed
+// tokens, their hidden activations (gated: gate, up and their product) and
+// the router's probabilities; the routed tokens and the experts' results go
+// through memory once each way (dispatch and combine).
+bool infer_moe(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
+  const TensorInfo& x = a.tensors[0];
+  if (x.shape.size() != 2)
+    return fail(err, fmt::format("moe expects a sequence [tokens, features], got {}", shape_string(x.shape)), 0);
+  if (!positive(a, op, "experts", err) || !positive(a, op, "top_k", err) || !positive(a, op, "hidden", err))
+    return false;
+  std::int64_t t = x.shape[0], d = x.shape[1];
+  std::int64_t e = integer(a, op, "experts"), k = integer(a, op, "top_k"), f = integer(a, op, "hidden");
+  double capacity = number(a, op, "capacity");
+  if (k > e)
+    return fail(err, fmt::format("top_k = {} is more than the {} experts", k, e), op.param_index("top_k"));
+  if (!(capacity > 0) || capacity > 1e6)
+    return fail(err, fmt::format("capacity must be a positive factor, got {}", capacity), op.param_index("capacity"));
+  bool gated = flag(a, op, "gated");
+  std::int64_t m = gated ? 3 : 2;
+  double per_expert = std::ceil(capacity * static_cast<double>(t) * static_cast<double>(k) / static_cast<double>(e));
+  if (per_expert > 1e15) return fail(err, "moe: the experts' capacity is too large to represent");
+  std::int64_t routed = mul(e, static_cast<std::int64_t>(per_expert));
+  std::int64_t expert = mul(m, mul(d, f));  // one expert's weights
+  r.output = x;
+  r.params = add(mul(d, e), mul(e, expert));
+  r.active_params = add(mul(d, e), mul(k, expert));
+  r.macs_forward = add(mul(t, mul(d, e)), mul(routed, expert));
+  r.macs_backward = mul(2, r.macs_forward);
+  r.macs_input_gradient = add(mul(t, mul(d, e)), mul(routed, mul(m - 1, mul(d, f))));
+  r.kept = add(mul(routed, add(d, mul(m, f))), mul(t, e));
+  r.scratch_forward = mul(2, mul(2, mul(routed, d)));
+  r.scratch_backward = r.scratch_forward;
+  if (a.describe)
+    r.attributes = fmt::format("experts={} top_k={} hidden={} capacity={} gated={}", e, k, f, capacity, gated);
   return finish(r, err);
 }
 
@@ -601,12 +738,17 @@ const std::vector<OpDef>& table() {
       {"sigmoid", OpClass::elementwise, {P{"x", T, true, ""}}, infer_same, "1 / (1 + e^-x)"},
       {"tanh", OpClass::elementwise, {P{"x", T, true, ""}}, infer_same, "hyperbolic tangent"},
       {"gelu", OpClass::elementwise, {P{"x", T, true, ""}}, infer_same, "Gaussian error linear unit"},
+      {"silu", OpClass::elementwise, {P{"x", T, true, ""}}, infer_same, "x · sigmoid(x) (swish)"},
+      {"swiglu", OpClass::elementwise, {P{"x", T, true, ""}}, infer_swiglu,
+       "silu(gate) · up over the last dimension's two halves [gate, up]"},
       {"dropout", OpClass::elementwise, {P{"x", T, true, ""}, P{"rate", N, false, "0.5"}},
        infer_dropout, "dropout (identity at inference)"},
       {"batchnorm", OpClass::normalization, {P{"x", T, true, ""}, P{"affine", B, false, "true"}},
        infer_batchnorm, "batch normalisation over the channel dimension"},
       {"layernorm", OpClass::normalization, {P{"x", T, true, ""}}, infer_layernorm,
        "layer normalisation over the last dimension"},
+      {"rmsnorm", OpClass::normalization, {P{"x", T, true, ""}}, infer_rmsnorm,
+       "root-mean-square normalisation over the last dimension (a gain, no bias)"},
       {"lrn", OpClass::normalization,
        {P{"x", T, true, ""}, P{"size", I, false, "5"}, P{"alpha", N, false, "0.0001"},
         P{"beta", N, false, "0.75"}, P{"k", N, false, "1"}},
@@ -641,8 +783,15 @@ const std::vector<OpDef>& table() {
        infer_gru, "gated recurrent unit over [T, D]"},
       {"attention", OpClass::attention,
        {P{"x", T, true, ""}, P{"heads", I, true, ""}, P{"causal", B, false, "false"},
-        P{"bias", B, false, "true"}},
-       infer_attention, "multi-head self-attention over [T, D]"},
+        P{"bias", B, false, "true"}, P{"kv_heads", I, false, "heads"}, P{"rotary", B, false, "false"},
+        P{"flash", B, false, "false"}},
+       infer_attention, "multi-head self-attention over [T, D] (grouped-query with kv_heads)"},
+      {"lm_head", OpClass::matmul, {P{"x", T, true, ""}, P{"vocab", I, true, ""}, P{"tied", B, false, "false"}},
+       infer_lm_head, "a language model's logits over the vocabulary, with its cross-entropy loss"},
+      {"moe", OpClass::matmul,
+       {P{"x", T, true, ""}, P{"experts", I, true, ""}, P{"top_k", I, true, ""}, P{"hidden", I, true, ""},
+        P{"capacity", N, false, "1"}, P{"gated", B, false, "true"}},
+       infer_moe, "a mixture of experts: each token through its top_k of `experts` MLPs"},
   };
   return ops;
 }
@@ -664,7 +813,7 @@ OpArgs default_args(const OpDef& op) {
     const OpParam& p = op.params[i];
     OpArgs::Attr& a = args.attrs[i];
     std::string_view d = p.default_value;
-    if (d.empty() || d == "kernel") continue;  // required, or derived by the shape rule
+    if (d.empty() || d == "kernel" || d == "heads") continue;  // required, or derived by the shape rule
     if (p.type == ArgType::boolean) {
       a.flag = d == "true";
     } else if (p.type == ArgType::number) {

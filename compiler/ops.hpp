@@ -81,6 +81,17 @@ struct OpResult {
   // The part of macs_backward that computes the inputs' gradients (all of it
   // for an op without parameters; finish() sets that default).
   std::int64_t macs_input_gradient = -1;
+  // Parameters one token uses: a mixture of experts' router and top-k
+  // experts (-1: all of them; finish() sets that default).
+  std::int64_t active_params = -1;
+  // Elements the op keeps inside itself for its backward pass, beyond its
+  // output, per sample: attention's Q, K, V, context and softmax probabilities.
+  std::int64_t kept = 0;
+  // Elements moved through device memory inside the op, beyond reading its
+  // inputs and writing its output, per sample: attention's score matrix
+  // (written and read again, unless flash attention keeps it on chip).
+  std::int64_t scratch_forward = 0;
+  std::int64_t scratch_backward = 0;
   std::string attributes;          // "kernel=[3, 3] stride=[1, 1]", when OpArgs::describe
 };
 

@@ -264,13 +264,13 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     // Batch normalisation in training computes the batch's mean and variance
     // first: two more passes over its input (inference uses the running ones).
     if (l.op == "batchnorm" && p.phase == "training") op.bytes_forward = (3 * in + out) * b;
+    // Tensors inside the op (attention's scores) that go through memory.
+    op.bytes_forward += l.scratch_forward * b;
+    if (!no_backward) op.bytes_backward += l.scratch_backward * b;
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
-    if (l.op == "attention" && l.def) {
-      const Shape& x = l.args.tensors.at(0).shape;  // [T, D]
-      std::int64_t heads = l.args.attrs.at(l.def->param_index("heads")).ints.at(0);
-      op.internal_activation_bytes = (4 * x[0] * x[1] + heads * x[0] * x[0]) * b;
-    }
+    op.internal_activation_bytes = l.kept * b;
+    op.active_params = l.active_params;
     op.input_elements = in;
     op.def = l.def;
     op.args = l.args;

@@ -37,6 +37,7 @@ struct PlanOp {
   Shape output;      // per sample
   std::vector<int> inputs;
   std::int64_t params = 0;          // trainable
+  std::int64_t active_params = 0;   // trainable, used per token (a mixture of experts: router and top-k experts)
   std::int64_t state = 0;           // non-trainable
   std::int64_t macs_forward = 0;    // per sample
   std::int64_t macs_backward = 0;   // per sample
@@ -44,9 +45,10 @@ struct PlanOp {
   std::int64_t bytes_backward = 0;  // per sample
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
   std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
-  // What an op keeps inside itself for backward, per sample: attention's Q, K,
-  // V, its context (the output projection's input) and its softmax
-  // probabilities, (4 · T · D + heads · T²) · b (Korthikanti et al. 2022, 4.1).
+  // What an op keeps inside itself for backward, per sample (OpResult::kept
+  // · b): attention's Q, K, V, its context (the output projection's input)
+  // and its softmax probabilities, (4 · T · D + heads · T²) · b for
+  // multi-head attention (Korthikanti et al. 2022, 4.1).
   std::int64_t internal_activation_bytes = 0;
   std::int64_t input_elements = 0;    // all inputs together, per sample
   const OpDef* def = nullptr;         // the op (nullptr for inputs): what a runtime builds it from

@@ -34,6 +34,7 @@ bool compute_stats(const ModelGraph& graph, std::int64_t batch, ModelStats& s) {
     r.activation_bytes = mul(mul(l.output.elements(), dtype_bytes(l.output.dtype)), batch);
     add(s.totals.params_trainable, r.params_trainable);
     add(s.totals.params_state, r.params_state);
+    add(s.params_active, l.active_params);
     add(s.totals.macs_forward, r.macs_forward);
     add(s.totals.macs_backward, r.macs_backward);
     add(s.totals.activation_bytes, r.activation_bytes);
@@ -95,6 +96,9 @@ std::string stats_table(const ModelStats& s) {
                      with_separators(s.totals.params_trainable), with_separators(s.totals.params_state),
                      with_separators(s.totals.params_trainable + s.totals.params_state),
                      human_bytes(static_cast<double>(s.weight_bytes)));
+  if (s.params_active != s.totals.params_trainable)
+    out += fmt::format("active per token: {} of the {} trainable\n", with_separators(s.params_active),
+                       with_separators(s.totals.params_trainable));
   out += fmt::format("forward: {}MACs = {}FLOPs; backward: {}MACs (per batch of {})\n", scaled(s.totals.macs_forward),
                      scaled(2.0 * s.totals.macs_forward), scaled(s.totals.macs_backward), s.batch);
   return out;
@@ -112,6 +116,7 @@ std::string stats_json(const ModelStats& s) {
        {{"params_trainable", s.totals.params_trainable},
         {"params_state", s.totals.params_state},
         {"params_total", s.totals.params_trainable + s.totals.params_state},
+        {"params_active", s.params_active},
         {"macs_forward", s.totals.macs_forward},
         {"macs_backward", s.totals.macs_backward},
         {"weight_bytes", s.weight_bytes},
@@ -149,7 +154,8 @@ std::vector<CatalogEntry> catalog(const CheckedModule& module) {
       if (!g) continue;
       GraphTotals t = totals(*g);
       std::string title = annotation(d, "title");
-      out.push_back({d.name.name, title.empty() ? d.name.name : title, type, t.params, t.state, t.macs_forward});
+      out.push_back(
+          {d.name.name, title.empty() ? d.name.name : title, type, t.params, t.state, t.macs_forward, t.active_params});
     }
   return out;
 }

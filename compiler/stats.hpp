@@ -39,6 +39,7 @@ struct ModelStats {
   std::vector<LayerStats> layers;
   LayerStats totals;            // name "total"
   std::int64_t weight_bytes = 0;  // trainable and state, in each layer's element type
+  std::int64_t params_active = 0; // trainable, used per token (a mixture of experts': router and top-k experts)
 };
 
 // False when a figure at this batch size does not fit in 64 bits.
@@ -56,6 +57,7 @@ struct CatalogEntry {
   std::int64_t params_trainable = 0;
   std::int64_t params_state = 0;
   std::int64_t macs_forward = 0;  // per sample
+  std::int64_t params_active = 0;  // trainable, used per token (a mixture of experts: fewer)
 
   std::int64_t params_total() const { return params_trainable + params_state; }
   std::int64_t size_bytes() const { return 4 * params_total(); }  // fp32

@@ -110,7 +110,7 @@ namespace {
 
 ref::Eltwise eltwise_kind(const std::string& op) {
   return op == "relu" ? ref::Eltwise::relu : op == "sigmoid" ? ref::Eltwise::sigmoid
-         : op == "tanh" ? ref::Eltwise::tanh : ref::Eltwise::gelu_erf;
+         : op == "tanh" ? ref::Eltwise::tanh : op == "silu" ? ref::Eltwise::silu : ref::Eltwise::gelu_erf;
 }
 
 int axis_of(const PlanOp& op, std::size_t rank) {
@@ -208,7 +208,7 @@ bool check_layer(const compiler::Plan& small, bool training, LayerCheck& lc, std
     bool tb = p.args.attrs.at(p.def->param_index("transpose_b")).flag;
     ref::matmul_forward(x[0], x[1], tb, y);
     if (training) ref::matmul_backward(x[0], x[1], tb, dy, dx[0], dx[1]);
-  } else if (k == "relu" || k == "sigmoid" || k == "tanh" || k == "gelu") {
+  } else if (k == "relu" || k == "sigmoid" || k == "tanh" || k == "gelu" || k == "silu") {
     ref::eltwise_forward(eltwise_kind(k), x[0], y);
     if (training) ref::eltwise_backward(eltwise_kind(k), x[0], dy, dx[0]);
   } else if (k == "add" || k == "mul") {

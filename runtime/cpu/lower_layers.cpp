@@ -29,7 +29,7 @@ void Lowering::lower_view(int op) {
   // layout (fc, eltwise, dropout); anything else gets a plain copy.
   bool loose = std::all_of(consumers[op].begin(), consumers[op].end(), [&](const auto& c) {
     const std::string& o = ops[c.first]->op;
-    return o == "fc" || o == "relu" || o == "sigmoid" || o == "tanh" || o == "gelu" || o == "dropout";
+    return o == "fc" || o == "relu" || o == "sigmoid" || o == "tanh" || o == "gelu" || o == "silu" || o == "dropout";
   });
   if (md.dims() == b.logical || (!is_plain(md) && loose && volume(md.dims()) == volume(b.logical))) {
     b.out = alias(in, md);
@@ -209,10 +209,12 @@ void Lowering::lower_eltwise(int op) {
   dnnl::algorithm algo = p.op == "relu"      ? dnnl::algorithm::eltwise_relu
                          : p.op == "sigmoid" ? dnnl::algorithm::eltwise_logistic
                          : p.op == "tanh"    ? dnnl::algorithm::eltwise_tanh
+                         : p.op == "silu"    ? dnnl::algorithm::eltwise_swish
                                              : dnnl::algorithm::eltwise_gelu_erf;
+  float alpha = p.op == "silu" ? 1.f : 0.f;  // swish is x·σ(alpha·x)
   int in = input_buffer(op, 0);
   const memory::desc& md = buffers[in].md;
-  dnnl::eltwise_forward::desc d(fwd_kind(), algo, md, 0.f, 0.f);
+  dnnl::eltwise_forward::desc d(fwd_kind(), algo, md, alpha, 0.f);
   dnnl::eltwise_forward::primitive_desc pd(d, pattr, eng);
   b.out = add_buffer(pd.dst_desc(), Kind::activations);
   make_output_grad(op);
@@ -220,7 +222,7 @@ void Lowering::lower_eltwise(int op) {
   if (!opt.training) return;
   int target = grad_target(op, 0);
   if (target < 0) return;
-  dnnl::eltwise_backward::desc bd(algo, md, md, 0.f, 0.f);
+  dnnl::eltwise_backward::desc bd(algo, md, md, alpha, 0.f);
   dnnl::eltwise_backward::primitive_desc bpd(bd, pattr, eng, pd);
   std::vector<Step> after;
   int dsrc = produce_into(target, bpd.diff_src_desc(), op, Phase::backward, after);

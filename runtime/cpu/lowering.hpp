@@ -432,6 +432,23 @@ struct Lowering {
   void lower_gather(int op);
   void lower_select(int op);
 
+  // What of an attention layer the CPU lowering does not compute ("" when
+  // nothing): grouped-query heads and rotary embeddings change the
+  // arithmetic, and flash attention's blocked kernel is a different program.
+  static std::string attention_refusal(const PlanOp& p) {
+    auto attr = [&](const char* name) -> const compiler::OpArgs::Attr& {
+      return p.args.attrs.at(static_cast<std::size_t>(p.def->param_index(name)));
+    };
+    std::vector<std::string> what;
+    if (attr("kv_heads").given && attr("kv_heads").ints.at(0) != attr("heads").ints.at(0))
+      what.push_back(fmt::format("kv_heads = {}", attr("kv_heads").ints.at(0)));
+    if (attr("rotary").flag) what.emplace_back("rotary = true");
+    if (attr("flash").flag) what.emplace_back("flash = true");
+    std::string out;
+    for (std::size_t i = 0; i < what.size(); ++i) out += (i == 0 ? "" : ", ") + what[i];
+    return out;
+  }
+
   static std::vector<int> transpose_last(int rank) {
     std::vector<int> perm(rank);
     std::iota(perm.begin(), perm.end(), 0);
@@ -476,7 +493,7 @@ struct Lowering {
         else if (o == "conv") lower_conv(op);
         else if (o == "fc") lower_fc(op);
         else if (o == "maxpool" || o == "avgpool" || o == "global_avgpool") lower_pool(op);
-        else if (o == "relu" || o == "sigmoid" || o == "tanh" || o == "gelu") lower_eltwise(op);
+        else if (o == "relu" || o == "sigmoid" || o == "tanh" || o == "gelu" || o == "silu") lower_eltwise(op);
         else if (o == "add" || o == "mul" || o == "dropout") lower_binary(op);
         else if (o == "batchnorm") lower_batchnorm(op);
         else if (o == "layernorm") lower_layernorm(op);
@@ -485,7 +502,14 @@ struct Lowering {
         else if (o == "concat") lower_concat(op);
         else if (o == "matmul") lower_matmul(op);
         else if (o == "lstm" || o == "gru") lower_rnn(op);
-        else if (o == "attention") lower_attention(op);
+        else if (o == "attention") {
+          if (std::string why = attention_refusal(p); !why.empty()) {
+            error = fmt::format("layer '{}': the CPU runtime lowers multi-head attention only, and this one has {}",
+                                p.name, why);
+            return false;
+          }
+          lower_attention(op);
+        }
         else if (o == "embedding" || o == "position_embedding") lower_embedding(op);
         else if (o == "select") lower_select(op);
         else {

@@ -407,6 +407,7 @@ double eltwise(Eltwise kind, double x) {
     case Eltwise::sigmoid: return sigmoid(x);
     case Eltwise::tanh: return std::tanh(x);
     case Eltwise::gelu_erf: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case Eltwise::silu: return x * sigmoid(x);
   }
   return 0;
 }
@@ -418,6 +419,7 @@ double eltwise_derivative(Eltwise kind, double x) {
     case Eltwise::tanh: return 1 - std::tanh(x) * std::tanh(x);
     case Eltwise::gelu_erf:
       return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * pi);
+    case Eltwise::silu: return sigmoid(x) * (1 + x * (1 - sigmoid(x)));
   }
   return 0;
 }

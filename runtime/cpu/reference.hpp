@@ -80,8 +80,9 @@ void matmul_backward(const Tensor& a, const Tensor& b, bool transpose_b, const T
 
 // ---- elementwise ------------------------------------------------------------------
 // relu x > 0 ? x : 0 (derivative 0 at 0, as oneDNN); sigmoid 1/(1+e^−x); tanh;
-// gelu_erf 0.5·x·(1 + erf(x/√2)), derivative 0.5·(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π).
-enum class Eltwise { relu, sigmoid, tanh, gelu_erf };
+// gelu_erf 0.5·x·(1 + erf(x/√2)), derivative 0.5·(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π);
+// silu x·σ(x), derivative σ(x)·(1 + x·(1 − σ(x))).
+enum class Eltwise { relu, sigmoid, tanh, gelu_erf, silu };
 void eltwise_forward(Eltwise kind, const Tensor& src, Tensor& dst);
 void eltwise_backward(Eltwise kind, const Tensor& src, const Tensor& diff_dst, Tensor& diff_src);
 

@@ -16,9 +16,9 @@ endfunction()
 # Every op kind the runtime lowers, forward and backward, against the C++
 # reference implementations (tolerance 1e-4 relative to the largest value).
 dlc_run_test_both_isas(run-check-every-op-training 0 ARGS run ${RUN_SPECS}/every_op.dlc --experiment train --check --threads 2
-             STDOUT "\n26 layer\\(s\\) of 20 op kind\\(s\\): 26 passed, 0 failed; largest error [0-9.]+e-[0-9]+ \\(tolerance 1e-04\\)\n$")
+             STDOUT "\n27 layer\\(s\\) of 21 op kind\\(s\\): 27 passed, 0 failed; largest error [0-9.]+e-[0-9]+ \\(tolerance 1e-04\\)\n$")
 dlc_run_test_both_isas(run-check-every-op-inference 0 ARGS run ${RUN_SPECS}/every_op.dlc --experiment infer --check --threads 2
-             STDOUT "checked on.*\n26 layer\\(s\\) of 20 op kind\\(s\\): 26 passed, 0 failed")
+             STDOUT "checked on.*\n27 layer\\(s\\) of 21 op kind\\(s\\): 27 passed, 0 failed")
 # The sequence ops (embedding, position_embedding, attention causal or not,
 # lstm and gru with their variants, select), forward and backward.
 dlc_run_test_both_isas(run-check-sequence-training 0 ARGS run ${RUN_SPECS}/sequence.dlc --experiment train --check --threads 2
@@ -56,8 +56,10 @@ dlc_cli_test(run-table 0 ARGS run ${RUN_SPECS}/memory.dlc --experiment small --w
 # Errors, located at the experiment.
 dlc_cli_test(run-fp16 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment half
              STDERR "errors.dlc:4:12: error: dlc run on the CPU runs fp32; experiment 'half' asks for fp16 \\(set precision = fp32\\)")
+dlc_cli_test(run-attention-gqa 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment gqa
+             STDERR "errors.dlc:12:12: error: layer 'attention1': the CPU runtime lowers multi-head attention only, and this one has kv_heads = 2, rotary = true\n")
 dlc_cli_test(run-several-experiments 1 ARGS run ${RUN_SPECS}/errors.dlc
-             STDERR "^dlc: error: .*errors.dlc declares 2 experiments \\(half, recurrent\\); choose one with --experiment NAME\n$")
+             STDERR "^dlc: error: .*errors.dlc declares 3 experiments \\(half, recurrent, gqa\\); choose one with --experiment NAME\n$")
 dlc_cli_test(run-unknown-experiment 1 ARGS run ${RUN_SPECS}/errors.dlc --experiment hlaf
              STDERR "has no experiment 'hlaf'; did you mean 'half'\\?")
 dlc_cli_test(run-no-file 1 ARGS run STDERR "^dlc: error: run needs a .dlc file with an experiment \\(or --describe-device\\)\n$")

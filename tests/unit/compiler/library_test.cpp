@@ -115,6 +115,56 @@ TEST_CASE("library: trainable parameters equal the reference implementations") {
   CHECK(entry("ResNet50").params_trainable == 25'557'032 + 64);
 }
 
+TEST_CASE("library: large language models have their published parameter counts") {
+  const std::pair<const char*, std::int64_t> published[] = {
+      // Hugging Face num_parameters() of LlamaForCausalLM / MistralForCausalLM / MixtralForCausalLM
+      {"Llama2_7B", 6'738'415'616},
+      {"Llama2_13B", 13'015'864'320},
+      {"Llama2_70B", 68'976'648'192},
+      {"Llama3_8B", 8'030'261'248},
+      {"Llama3_70B", 70'553'706'496},
+      {"Llama3_405B", 405'853'388'800},
+      {"Mistral7B", 7'241'732'096},
+      {"Mixtral8x7B", 46'702'792'704},
+  };
+  for (const auto& [name, params] : published) {
+    CAPTURE(name);
+    CHECK(entry(name).params_trainable == params);
+    CHECK(entry(name).params_state == 0);
+  }
+  // Mixtral uses 2 of its 8 experts per token: "12.9B active parameters" (Jiang et al. 2024), exactly
+  // 32 layers of (41,943,040 attention + 32,768 router + 2 x 176,160,768 experts + 8,192 norms),
+  // the embedding and head (2 x 131,072,000) and the final norm (4,096).
+  CHECK(entry("Mixtral8x7B").params_active == 32 * (41'943'040 + 32'768 + 2 * 176'160'768LL + 8'192) +
+                                                  2 * 131'072'000 + 4'096);
+  CHECK(entry("Mixtral8x7B").params_active == 12'879'925'248);
+  CHECK(entry("Llama3_8B").params_active == entry("Llama3_8B").params_trainable);
+  // GPT-3 (Brown et al. 2020, Table 2.1: "175.0B"): 96 layers of 12·h² + 13·h at h = 12,288, the token
+  // (50,257) and position (2,048) embeddings, the final layer norm; the head is tied.
+  const std::int64_t h = 12'288;
+  CHECK(entry("GPT3_175B").params_trainable == 96 * (12 * h * h + 13 * h) + (50'257 + 2'048) * h + 2 * h);
+  CHECK(entry("GPT3_175B").params_trainable == 174'604'259'328);
+  // Narayanan et al. 2021, Table 1: their formula 12·l·h² + 13·l·h + (V + s)·h (V = 51,200, s = 2,048)
+  // plus the final layer norm's 2·h, rounding to their column of billions.
+  struct Row {
+    const char* name;
+    std::int64_t layers, hidden;
+    double billions;
+  };
+  const Row rows[] = {{"GPT_1_7B", 24, 2304, 1.7},    {"GPT_3_6B", 30, 3072, 3.6},    {"GPT_7_5B", 36, 4096, 7.5},
+                      {"GPT_18B", 40, 6144, 18.4},    {"GPT_39B", 48, 8192, 39.1},    {"GPT_76B", 60, 10240, 76.1},
+                      {"GPT_145B", 80, 12288, 145.6}, {"GPT_310B", 96, 16384, 310.1}, {"GPT_530B", 105, 20480, 529.6},
+                      {"GPT_1T", 128, 25600, 1008.0}};
+  for (const Row& r : rows) {
+    CAPTURE(r.name);
+    std::int64_t formula = 12 * r.layers * r.hidden * r.hidden + 13 * r.layers * r.hidden + (51'200 + 2'048) * r.hidden;
+    CHECK(entry(r.name).params_trainable == formula + 2 * r.hidden);
+    CHECK(rounded(static_cast<double>(entry(r.name).params_trainable) / 1e9, 1) == approx(r.billions));
+  }
+  CHECK(entry("GPT_1_7B").params_trainable == 1'652'230'656);
+  CHECK(entry("GPT_1T").params_trainable == 1'008'038'758'400);
+}
+
 TEST_CASE("library: transformers have no non-trainable state") {
   for (const char* name : {"BERTBase", "BERTLarge", "GPT2Small", "GPT2XL"}) {
     CAPTURE(name);

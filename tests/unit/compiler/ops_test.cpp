@@ -85,8 +85,8 @@ TEST_CASE("ops: table lists every op of the language") {
       "relu",    "sigmoid", "tanh",     "gelu",           "dropout",   "batchnorm",
       "layernorm", "lrn",   "softmax",  "concat",         "add",       "mul",
       "flatten", "reshape", "embedding", "lstm",          "gru",       "attention",
-      "position_embedding", "select"};
-  CHECK(all_ops().size() == names.size());  // 26 ops
+      "position_embedding", "select", "silu", "swiglu", "rmsnorm", "lm_head", "moe"};
+  CHECK(all_ops().size() == names.size());  // 31 ops
   for (std::string_view n : names) {
     CAPTURE(n);
     const OpDef* def = find_op(n);
@@ -862,6 +862,130 @@ TEST_CASE("ops: attention errors") {
   err = failure("attention", {tensor({128, 768})}, {ints("heads", {0})});
   CHECK(err.message == "'heads' must be positive, got 0");
   CHECK(err.param == 1);
+}
+
+TEST_CASE("ops: grouped-query attention, Llama 3 8B's layer") {
+  // D = 4096, 32 heads of 128, 8 key-value heads (K and V 1,024 wide), no
+  // biases (Meta's params.json for Llama 3 8B); T = 2,048.
+  std::vector<NamedAttr> llama{ints("heads", {32}), ints("kv_heads", {8}), flag("bias", false), flag("causal", true),
+                               flag("rotary", true)};
+  OpResult r = apply("attention", {tensor({2048, 4096})}, llama);
+  // q_proj and o_proj 4096 x 4096 (16,777,216 each), k_proj and v_proj 1024 x 4096 (4,194,304 each)
+  CHECK(r.params == 41943040);
+  // projections 2048 * 41,943,040 = 85,899,345,920; scores and values 2 * 2048^2 * 4096 = 34,359,738,368:
+  // without flash the masked half is computed too
+  CHECK(r.macs_forward == 120259084288);
+  CHECK(r.macs_backward == 240518168576);
+  // the input's gradient through Q, K and V: 2048 * (4096^2 + 2 * 4096 * 1024) = 51,539,607,552
+  CHECK(r.macs_input_gradient == 51539607552);
+  // kept: Q and context 2 * 2048 * 4096, K and V 2 * 2048 * 1024, probabilities 32 * 2048^2
+  CHECK(r.kept == 16777216 + 4194304 + 134217728);
+  CHECK(r.scratch_forward == 4 * 134217728);   // scores written and read, probabilities written and read
+  CHECK(r.scratch_backward == 7 * 134217728);
+  CHECK(r.attributes == "heads=32 kv_heads=8 causal=true bias=false rotary=true");
+
+  // Flash attention skips the masked blocks: 2048 * 2049 / 2 = 2,098,176 pairs, 4096 MACs each, twice;
+  // backward computes the scores again; the probabilities never reach memory (one log-sum-exp per head and query).
+  llama.push_back(flag("flash", true));
+  OpResult f = apply("attention", {tensor({2048, 4096})}, llama);
+  CHECK(f.params == 41943040);
+  CHECK(f.macs_forward == 85899345920 + 2 * 8594128896LL);          // 103,087,603,712
+  CHECK(f.macs_backward == 2 * f.macs_forward + 8594128896LL);       // 214,769,336,320
+  CHECK(f.kept == 16777216 + 4194304 + 32 * 2048);
+  CHECK(f.scratch_forward == 0);
+  CHECK(f.scratch_backward == 0);
+  // Flash without a causal mask computes every pair.
+  OpResult full = apply("attention", {tensor({2048, 4096})},
+                        {ints("heads", {32}), ints("kv_heads", {8}), flag("bias", false), flag("flash", true)});
+  CHECK(full.macs_forward == r.macs_forward);
+}
+
+TEST_CASE("ops: multi-query attention and kv_heads errors") {
+  // One key-value head of 128: K and V are 4096 x 128 each.
+  OpResult r = apply("attention", {tensor({16, 4096})}, {ints("heads", {32}), ints("kv_heads", {1}), flag("bias", false)});
+  CHECK(r.params == 2 * 16777216 + 2 * 524288);
+  // With biases: 2 * 4096 (Q, O) + 2 * 128 (K, V)
+  r = apply("attention", {tensor({16, 4096})}, {ints("heads", {32}), ints("kv_heads", {1})});
+  CHECK(r.params == 2 * 16777216 + 2 * 524288 + 2 * 4096 + 2 * 128);
+  OpError err = failure("attention", {tensor({16, 4096})}, {ints("heads", {32}), ints("kv_heads", {3})});
+  CHECK(err.message == "kv_heads = 3 must divide heads = 32 (each key-value head serves a group of query heads)");
+  CHECK(err.param == param_of("attention", "kv_heads"));
+  err = failure("attention", {tensor({16, 4096})}, {ints("heads", {32}), ints("kv_heads", {64})});
+  CHECK(err.message == "kv_heads = 64 must divide heads = 32 (each key-value head serves a group of query heads)");
+  err = failure("attention", {tensor({16, 4096})}, {ints("heads", {32}), ints("kv_heads", {0})});
+  CHECK(err.message == "'kv_heads' must be positive, got 0");
+}
+
+TEST_CASE("ops: rmsnorm, silu and swiglu") {
+  // RMSNorm has a gain and no bias: D parameters (Llama's input_layernorm.weight).
+  OpResult r = apply("rmsnorm", {tensor({4096, 4096})});
+  CHECK(r.output.shape == Shape{4096, 4096});
+  CHECK(r.params == 4096);
+  CHECK(r.macs_forward == 16777216);
+  CHECK(r.macs_backward == 33554432);
+  check_passthrough("silu", tensor({2048, 11008}));
+  // Llama 2 7B's MLP: one projection to [gate, up] of 2 * 11,008, then silu(gate) * up.
+  OpResult g = apply("swiglu", {tensor({2048, 22016})});
+  CHECK(g.output.shape == Shape{2048, 11008});
+  CHECK(g.params == 0);
+  CHECK(g.macs_forward == 0);
+  OpError err = failure("swiglu", {tensor({3, 5})});
+  CHECK(err.message ==
+        "swiglu splits the last dimension into a gate and a value of equal width; [3, 5] has no even last dimension");
+  CHECK(err.param == 0);
+  CHECK(failure("rmsnorm", {tensor({})}).message == "rmsnorm expects a tensor with a feature dimension");
+}
+
+TEST_CASE("ops: lm_head, untied and tied") {
+  // Llama 2 7B: 4096 positions, D = 4096, a 32,000-token vocabulary, lm_head.weight 32000 x 4096.
+  OpResult r = apply("lm_head", {tensor({4096, 4096})}, {ints("vocab", {32000})});
+  CHECK(r.output.shape == Shape{4096, 32000});
+  CHECK(r.params == 131072000);
+  CHECK(r.macs_forward == 536870912000);   // 4096 * 4096 * 32000
+  CHECK(r.macs_backward == 1073741824000);
+  CHECK(r.macs_input_gradient == 536870912000);
+  CHECK(r.scratch_forward == 131072000);   // the loss reads the logits once more
+  // GPT-2 ties it to the token embedding: no parameters of its own, the same work.
+  OpResult t = apply("lm_head", {tensor({1024, 768})}, {ints("vocab", {50257}), flag("tied", true)});
+  CHECK(t.params == 0);
+  CHECK(t.active_params == 0);
+  CHECK(t.macs_forward == 1024LL * 768 * 50257);
+  CHECK(t.attributes == "vocab=50257 tied=true");
+  CHECK(failure("lm_head", {tensor({8, 16})}, {ints("vocab", {0})}).message == "'vocab' must be positive, got 0");
+}
+
+TEST_CASE("ops: moe, Mixtral 8x7B's layer") {
+  // D = 4096, 8 experts of SwiGLU width 14,336, top 2 (Mixtral's config.json); T = 4,096 tokens.
+  std::vector<NamedAttr> mixtral{ints("experts", {8}), ints("top_k", {2}), ints("hidden", {14336})};
+  OpResult r = apply("moe", {tensor({4096, 4096})}, mixtral);
+  CHECK(r.output.shape == Shape{4096, 4096});
+  // router 4096 * 8 = 32,768; each expert w1, w3, w2: 3 * 4096 * 14336 = 176,160,768
+  CHECK(r.params == 32768 + 8 * 176160768LL);         // 1,409,318,912
+  CHECK(r.active_params == 32768 + 2 * 176160768LL);  // 352,354,304
+  // capacity 1: ceil(4096 * 2 / 8) = 1,024 tokens per expert, 8,192 routed
+  CHECK(r.macs_forward == 4096LL * 4096 * 8 + 8192LL * 176160768);  // 1,443,243,229,184
+  CHECK(r.macs_backward == 2 * r.macs_forward);
+  CHECK(r.macs_input_gradient == 4096LL * 4096 * 8 + 8192LL * 2 * 4096 * 14336);
+  CHECK(r.kept == 8192LL * (4096 + 3 * 14336) + 4096 * 8);  // 385,908,736
+  CHECK(r.scratch_forward == 4 * 8192LL * 4096);
+  // A capacity factor of 1.25 computes 1,280 slots per expert, padding included.
+  mixtral.push_back(number("capacity", 1.25));
+  OpResult c = apply("moe", {tensor({4096, 4096})}, mixtral);
+  CHECK(c.macs_forward == 4096LL * 4096 * 8 + 10240LL * 176160768);
+  CHECK(c.params == r.params);
+  // Without gating, two projections per expert.
+  OpResult plain = apply("moe", {tensor({64, 512})}, {ints("experts", {4}), ints("top_k", {1}), ints("hidden", {2048}),
+                                                      flag("gated", false)});
+  CHECK(plain.params == 512 * 4 + 4 * 2 * 512 * 2048);
+  CHECK(plain.macs_forward == 64 * 512 * 4 + 64LL * 2 * 512 * 2048);
+  OpError err = failure("moe", {tensor({64, 512})}, {ints("experts", {2}), ints("top_k", {3}), ints("hidden", {8})});
+  CHECK(err.message == "top_k = 3 is more than the 2 experts");
+  CHECK(err.param == param_of("moe", "top_k"));
+  err = failure("moe", {tensor({64, 512})},
+                {ints("experts", {2}), ints("top_k", {1}), ints("hidden", {8}), number("capacity", 0)});
+  CHECK(err.message == "capacity must be a positive factor, got 0");
+  CHECK(failure("moe", {tensor({512})}, {ints("experts", {2}), ints("top_k", {1}), ints("hidden", {8})}).message ==
+        "moe expects a sequence [tokens, features], got [512]");
 }
 
 // ---- sizes beyond int64 -----------------------------------------------------

@@ -321,6 +321,11 @@ TEST_CASE("reference: eltwise binary and dropout by hand") {
   // gelu'(0) = 0.5.
   eltwise_backward(Eltwise::gelu_erf, tensor({1}, {0}), tensor({1}, {1}), d);
   check_values(d, {0.5});
+  // silu(x) = x·σ(x): σ(1) = 0.7310585786…, σ(2) = 0.8807970779…; silu'(0) = σ(0) = 0.5.
+  eltwise_forward(Eltwise::silu, x, y);
+  check_values(y, {-0.2689414213699951, 0, 0.7310585786300049, 1.7615941559557646});
+  eltwise_backward(Eltwise::silu, tensor({1}, {0}), tensor({1}, {1}), d);
+  check_values(d, {0.5});
 
   Tensor a = tensor({2}, {3, 4}), b = tensor({2}, {-1, 0.5f}), da, db;
   binary_forward(Binary::add, a, b, y);
@@ -343,7 +348,7 @@ TEST_CASE("reference: eltwise binary and dropout by hand") {
 
 TEST_CASE("reference: eltwise and binary gradients match finite differences") {
   Random rng;
-  for (Eltwise kind : {Eltwise::relu, Eltwise::sigmoid, Eltwise::tanh, Eltwise::gelu_erf}) {
+  for (Eltwise kind : {Eltwise::relu, Eltwise::sigmoid, Eltwise::tanh, Eltwise::gelu_erf, Eltwise::silu}) {
     CAPTURE(static_cast<int>(kind));
     Tensor x = rng.tensor({3, 5}, 2);
     for (float& v : x.data) v = v < 0 ? v - 0.1f : v + 0.1f;  // away from relu's kink
