@@ -208,6 +208,8 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   if (const Value* v = get(e, "epochs")) p.epochs = v->number;
   if (const Value* v = get(e, "target_time")) p.target_time = v->number;
   if (const Value* v = get(e, "optimizer")) p.optimizer = v->text;
+  if (const Value* v = get(e, "microbatch")) p.microbatch = static_cast<std::int64_t>(v->number);
+  if (const Value* v = get(e, "recompute")) p.recompute = v->text;
   if (const Value* v = get(e, "parallel")) {
     p.parallel = v->text;
     if (v->kind == Value::Kind::call)
@@ -236,6 +238,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     op.op_class = l.op_class;
     op.output = l.output.shape;
     op.inputs = l.inputs;
+    op.data_gradient = l.data_gradient;
     op.params = l.params;
     op.state = l.state;
     op.macs_forward = l.macs_forward;
@@ -287,6 +290,8 @@ std::string dump_plans(const CheckedModule& m) {
     out += fmt::format("plan {}: model {}, {} {}, batch {} per {} ({} scaling), parallel {}", p.experiment, p.model,
                        p.phase, p.precision, p.batch, p.batch_per, p.scaling, p.parallel);
     for (const auto& [k, v] : p.parallel_args) out += fmt::format(" {}={}", k, v);
+    if (p.microbatch) out += fmt::format(", microbatch {}", *p.microbatch);
+    if (p.recompute != "none") out += fmt::format(", recompute {}", p.recompute);
     out += "\n";
     const PlanSystem& s = p.system;
     out += fmt::format("  system {} ({}): {} node(s) x {} x {}", s.name, s.kind, s.nodes, s.devices_per_node,

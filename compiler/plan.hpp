@@ -36,6 +36,7 @@ struct PlanOp {
   OpClass op_class = OpClass::input;
   Shape output;      // per sample
   std::vector<int> inputs;
+  bool data_gradient = false;       // training computes its inputs' gradients (not for what only data feeds)
   std::int64_t params = 0;          // trainable
   std::int64_t active_params = 0;   // trainable, used per token (a mixture of experts: router and top-k experts)
   std::int64_t state = 0;           // non-trainable
@@ -124,6 +125,8 @@ struct Plan {
   std::optional<double> epochs;
   std::optional<double> target_time;  // s
   std::string optimizer = "sgd";
+  std::optional<std::int64_t> microbatch;  // samples per microbatch (gradient accumulation, pipelines)
+  std::string recompute = "none";          // none, selective, full
   std::string parallel = "data";      // data, model, pipeline, hybrid
   std::map<std::string, std::string> parallel_args;  // allreduce = ring, overlap = true, ...
   std::map<std::string, double> software_efficiency;  // framework efficiency per op class

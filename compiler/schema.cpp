@@ -175,11 +175,38 @@ const Schema& cluster_schema() {
   return s;
 }
 
+PropSpec zero_stage() {
+  return integer("zero", "ZeRO stage: 1 shards the optimizer state over the data-parallel replicas, 2 the "
+                 "gradients too, 3 the weights too (FSDP); 0 none", 0, 3);
+}
+
 const Schema& data_parallel_schema() {
   static const Schema s{"data(...)", {
       choice("allreduce", {"ring", "tree", "hierarchical", "parameter_server"}, "all-reduce algorithm"),
       boolean("overlap", "overlap gradient exchange with backward computation"),
       quantity("bucket", dims::bytes(), "gradient bucket size", 1),
+      zero_stage(),
+  }};
+  return s;
+}
+
+// Tensor, pipeline and data parallelism combined (3-D, Megatron-LM style),
+// with sequence and expert parallelism; see docs/simulate.md.
+const Schema& hybrid_parallel_schema() {
+  static const Schema s{"hybrid(...)", {
+      integer("tensor", "tensor-parallel degree: each layer split over this many devices, inside a node first",
+              1, 1e9),
+      integer("pipeline", "pipeline-parallel degree: the layers cut into this many stages", 1, 1e9),
+      integer("data", "data-parallel degree (replicas); default: the devices left, devices / (tensor x pipeline)",
+              1, 1e9),
+      integer("expert", "expert-parallel degree: a mixture of experts' experts spread over this many of the "
+              "data-parallel replicas", 1, 1e9),
+      boolean("sequence", "sequence parallelism: what tensor parallelism leaves whole (norms, residuals) split "
+              "along the sequence, reduce-scatter and all-gather in place of all-reduce"),
+      choice("schedule", {"gpipe", "one_f_one_b", "interleaved"}, "pipeline schedule: GPipe, 1F1B (PipeDream-Flush; the default) or interleaved 1F1B"),
+      integer("virtual", "model chunks per device with the interleaved schedule", 1, 1e6),
+      zero_stage(),
+      boolean("overlap", "overlap the data-parallel gradient exchange with the last microbatch's backward"),
   }};
   return s;
 }
@@ -248,8 +275,8 @@ const Schema& experiment_schema() {
     PropSpec dataset = quantity("dataset", dims::samples(), "samples per epoch", 1);
     dataset.whole = true;
     PropSpec parallel = make("parallel", PropType::variant, "how work is split across devices");
-    parallel.choices = {"data", "model"};
-    parallel.args = {&data_parallel_schema(), &model_parallel_schema()};
+    parallel.choices = {"data", "model", "hybrid"};
+    parallel.args = {&data_parallel_schema(), &model_parallel_schema(), &hybrid_parallel_schema()};
     // Required unless the experiment is a Hopfield network's (the checker says so).
     PropSpec model = make("model", PropType::model, "the network");
     return std::vector<PropSpec>{
@@ -263,6 +290,11 @@ const Schema& experiment_schema() {
         parallel,
         choice("precision", {"fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "mixed"}, "arithmetic precision"),
         choice("optimizer", {"sgd", "momentum", "adam", "adamw"}, "optimizer (for memory and update cost)"),
+        integer("microbatch", "samples per microbatch: the global batch is run as microbatches through the "
+                "pipeline, or accumulated, with one gradient exchange and optimizer step per batch", 1, 1e9),
+        choice("recompute", {"none", "selective", "full"},
+               "activation recomputation: selective recomputes attention's scores (Korthikanti et al. 2022), "
+               "full every layer's forward from its input"),
         choice("phase", {"training", "inference"}, "training or inference"),
         group("software", &software_schema(), "framework profile"),
         positive(quantity("target_time", dims::time(), "time budget for the whole run")),

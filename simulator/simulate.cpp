@@ -6,6 +6,7 @@
 #include "simulator/collectives.hpp"
 #include "simulator/crossbar.hpp"
 #include "simulator/memory.hpp"
+#include "simulator/parallel.hpp"
 #include "simulator/roofline.hpp"
 
 namespace dlc::simulator {
@@ -34,6 +35,7 @@ std::string arg(const Plan& p, const std::string& key, const std::string& fallba
 
 bool build(const Plan& plan, Simulation& s, std::string& error) {
   if (plan.system.crossbar) return build_crossbar(plan, s, error);
+  if (uses_parallel_engine(plan)) return build_parallel(plan, s, error);
   s = Simulation{};
   s.plan = plan;
   Params& params = s.params;
@@ -243,7 +245,30 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     error = fmt::format("a global batch of {:g} samples is too large", global);
     return false;
   }
-  if (p.parallel != "model" && std::fabs(per_device - std::round(per_device)) > 1e-9) {
+  if (s.layout) {
+    const ParallelLayout& L = *s.layout;
+    if (value("devices_per_node") != static_cast<double>(sys.devices_per_node) ||
+        value("nodes") != static_cast<double>(sys.nodes)) {
+      error = fmt::format("the parallel layout (tensor {} x pipeline {} x data {}) is fixed for '{}''s {} devices; "
+                          "write the other system or layout in the spec rather than scale it",
+                          L.tensor, L.pipeline, L.data, sys.name, sys.devices());
+      return false;
+    }
+    auto given = s.params.find("microbatch");
+    double microbatch = given ? values[*given] : global / static_cast<double>(L.data);
+    if (per_device < 1 - 1e-9 || std::fabs(per_device - std::round(per_device)) > 1e-9) {
+      error = fmt::format("a global batch of {:g} does not split into microbatches of {:g} over {} data-parallel "
+                          "replicas ({:g} / ({} x {:g}) = {:g}); make the batch a multiple of {:g}",
+                          global, microbatch, L.data, global, L.data, microbatch, per_device,
+                          static_cast<double>(L.data) * microbatch);
+      return false;
+    }
+    if (L.schedule == "interleaved" && std::llround(per_device) % L.pipeline != 0) {
+      error = fmt::format("the interleaved schedule needs the microbatches per replica ({}) to be a multiple of the "
+                          "pipeline's {} stages", std::llround(per_device), L.pipeline);
+      return false;
+    }
+  } else if (p.parallel != "model" && std::fabs(per_device - std::round(per_device)) > 1e-9) {
     error = fmt::format("a global batch of {} does not divide across {} devices", global, devices);
     return false;
   }

@@ -26,7 +26,9 @@
 // communication. Inference runs forward only.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,17 @@ struct LayerCost {
   Cost grid, required_bandwidth, bandwidth;  // SUMMA layers
 };
 
+// The layout of a hybrid-parallel experiment (simulator/parallel.hpp).
+struct ParallelLayout {
+  std::int64_t tensor = 1, pipeline = 1, data = 1, expert = 1;
+  std::int64_t chunks = 1;      // model chunks per device (interleaved schedule: virtual stages)
+  std::int64_t microbatch = 1;  // samples
+  bool sequence = false;
+  std::string schedule = "one_f_one_b";
+  int zero = 0;
+  std::vector<std::size_t> stage_of;  // each op's pipeline stage
+};
+
 struct Simulation {
   compiler::Plan plan;
   Params params;
@@ -61,6 +74,9 @@ struct Simulation {
   // Experiments on a crossbar chip: the chip's model (simulator/crossbar.hpp)
   // instead of the device roofline.
   std::shared_ptr<const struct CrossbarModel> crossbar;
+  // Hybrid parallelism, ZeRO, microbatches or recomputation: the layout (the
+  // first total is then the number of microbatches per replica).
+  std::optional<ParallelLayout> layout;
 };
 
 // Builds the cost model. Fails with a message on an experiment that cannot
