@@ -51,6 +51,7 @@ PlanDevice device(const CheckedDecl& d) {
   for (const Property& p : d.properties) {
     if (p.key == "kind") out.kind = p.value.text;
     else if (p.key.starts_with("peak.")) out.peak[p.key.substr(5)] = p.value.number;
+    else if (p.key.starts_with("vector.")) out.vector_peak[p.key.substr(7)] = p.value.number;
     else if (p.key.starts_with("efficiency.")) out.efficiency[p.key.substr(11)] = p.value.number;
     else if (p.key.starts_with("efficiency_backward.")) out.efficiency_backward[p.key.substr(20)] = p.value.number;
     else if (p.key.starts_with("efficiency_inference.")) out.efficiency_inference[p.key.substr(21)] = p.value.number;

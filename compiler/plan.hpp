@@ -66,7 +66,8 @@ struct PlanLink {
 struct PlanDevice {
   std::string name;
   std::string kind;                       // cpu, gpu, tpu, accelerator
-  std::map<std::string, double> peak;     // FLOP/s per precision: "fp32" -> ...
+  std::map<std::string, double> peak;     // FLOP/s per precision: "fp32" -> ... (the tensor engine's)
+  std::map<std::string, double> vector_peak;  // the vector units', where given
   double memory = 0;                      // B (0: not given)
   double memory_bandwidth = 0;            // B/s (0: not given)
   std::map<std::string, double> efficiency;           // per op class, as given

@@ -117,7 +117,12 @@ const Schema& device_schema() {
   static const Schema s{"device", {
       required(choice("kind", {"cpu", "gpu", "tpu", "accelerator"}, "what the device is")),
       string("vendor", "manufacturer"),
-      group("peak", &peak_schema(), "peak arithmetic rate per precision"),
+      group("peak", &peak_schema(),
+            "peak arithmetic rate per precision, of the tensor (matrix) engine where the device has one: what "
+            "convolutions, fc layers, attention and recurrent layers run at"),
+      group("vector", &peak_schema(),
+            "peak rate of the vector units per precision (CUDA cores, SIMD): what normalisations, elementwise "
+            "ops and pooling run at; default: peak"),
       positive(quantity("memory", dims::bytes(), "device memory capacity")),
       positive(quantity("memory_bandwidth", dims::bandwidth(), "device memory bandwidth")),
       group("efficiency", &efficiency_schema(), "fraction of peak reached per op class"),

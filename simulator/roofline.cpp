@@ -42,8 +42,14 @@ bool memory_bound_class(OpClass c) {
   }
 }
 
-double peak_at(const compiler::PlanDevice& d, const std::string& precision) {
-  auto get = [&](const char* p) { return lookup(d.peak, p, 0); };
+double peak_at(const compiler::PlanDevice& d, const std::string& precision) { return peak_in(d.peak, precision); }
+
+double vector_peak_at(const compiler::PlanDevice& d, const std::string& precision) {
+  return peak_in(d.vector_peak, precision);
+}
+
+double peak_in(const std::map<std::string, double>& peaks, const std::string& precision) {
+  auto get = [&](const char* p) { return lookup(peaks, p, 0); };
   if (precision == "fp64") return get("fp64");
   if (precision == "fp32") return get("fp32");
   if (precision == "tf32") return get("tf32") > 0 ? get("tf32") : get("fp32");
@@ -72,6 +78,12 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     return false;
   }
   out.peak = params.add("device.peak", peak, lang::dims::op_rate());
+  // Normalisations, elementwise ops and pooling run on the vector units, where the device gives their rate.
+  Cost vector = out.peak;
+  if (double v = vector_peak_at(d, plan.precision); v > 0) {
+    vector = params.add("device.vector_peak", v, lang::dims::op_rate());
+    params.constrain(*params.find("device.vector_peak"), {0, 1e300, true, false});
+  }
   out.memory_bandwidth = params.add("device.memory_bandwidth", d.memory_bandwidth, lang::dims::bandwidth());
   out.memory_efficiency =
       params.add("device.efficiency.memory", lookup(d.efficiency, "memory", kDefaultMemoryEfficiency));
@@ -91,7 +103,7 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
       params.constrain(*params.find("device.efficiency_inference." + name), {0, 1, true, false});
     }
     out.class_efficiency[static_cast<int>(c)] = device * software;
-    out.class_rate[static_cast<int>(c)] = out.peak * out.class_efficiency[static_cast<int>(c)];
+    out.class_rate[static_cast<int>(c)] = (memory_bound_class(c) ? vector : out.peak) * out.class_efficiency[static_cast<int>(c)];
   }
   auto constrain = [&](const char* name, Params::Range r) { params.constrain(*params.find(name), r); };
   constrain("device.peak", {0, 1e300, true, false});
@@ -120,7 +132,7 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   for (OpClass c : kClasses) {
     int i = static_cast<int>(c);
     out.class_bandwidth[i] = memory_bound_class(c) ? out.bandwidth * out.class_efficiency[i] : out.bandwidth;
-    out.class_rate_backward[i] = out.peak * backward_efficiency[i];
+    out.class_rate_backward[i] = (memory_bound_class(c) ? vector : out.peak) * backward_efficiency[i];
     out.class_bandwidth_backward[i] = memory_bound_class(c) ? out.bandwidth * backward_efficiency[i] : out.bandwidth;
   }
   out.fixed = out.launch_overhead + out.software_overhead;

@@ -2,6 +2,8 @@
 // Patterson, "Roofline", CACM 2009), forward and backward separately:
 //
 //   compute = 2 · MACs · batch / (peak · efficiency[class] · software[class])
+//             (the memory-bound classes below at the vector units' peak,
+//             where the device gives one: `vector { bf16 = ... }`)
 //   memory  = (bytes · batch + weight bytes) / (memory bandwidth · memory efficiency)
 //             (memory-bound classes: / efficiency[class] · software[class] as well)
 //   time    = max(compute, memory) + launch overhead + software overhead
@@ -53,6 +55,10 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
 // fp16/bf16/mixed -> fp16 or bf16, else fp32; fp8/int8 -> themselves, else
 // fp16 or bf16, else fp32. 0 when none applies.
 double peak_at(const compiler::PlanDevice& device, const std::string& precision);
+// The same over the vector units' rates (`vector { ... }`); 0 when the device gives none.
+double vector_peak_at(const compiler::PlanDevice& device, const std::string& precision);
+// The fallbacks above over any table of rates per precision.
+double peak_in(const std::map<std::string, double>& peaks, const std::string& precision);
 
 // The defaults above (calibration starts from them and reports against them).
 double default_efficiency(compiler::OpClass c);

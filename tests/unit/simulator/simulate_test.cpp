@@ -284,3 +284,25 @@ node Quad { devices = 4 * D; link = L }
   // = 10,496 B (without the split: 20,480 B).
   CHECK(tp.result.totals.memory_per_device_bytes == approx(1736 + 1736 + 10496 + 4096));
 }
+
+TEST_CASE("simulate: normalisations run on the vector units, fc layers on the tensor engine") {
+  // A100-like: 312 TFLOPS bf16 on tensor cores, 39 on the vector units (its data sheet's figures);
+  // bandwidth high enough that both layers are compute-bound.
+  Run run = simulate_spec(R"(
+model NormFc {
+  input x: f32[1024]
+  output fc(layernorm(x), 1024, bias = false)
+}
+device T {
+  kind = gpu; peak { bf16 = 312 TFLOPS } vector { bf16 = 39 TFLOPS } memory = 80 GB
+  memory_bandwidth = 1000 TB/s; efficiency { matmul = 1; normalization = 1; memory = 1 } launch_overhead = 0 s
+}
+experiment E { model = NormFc; system = T; batch = 1000; precision = bf16; phase = inference }
+)");
+  REQUIRE_MESSAGE(run.ok, run.error);
+  // layernorm: 1,024 MACs per sample, 2 * 1,024 * 1,000 / 39e12
+  CHECK(layer(run.result, "layernorm1").forward_s == approx(2 * 1024 * 1000 / 39e12));
+  CHECK(layer(run.result, "layernorm1").bound == "compute");
+  // fc: 1,048,576 MACs per sample on the tensor cores
+  CHECK(layer(run.result, "fc1").forward_s == approx(2 * 1048576.0 * 1000 / 312e12));
+}
