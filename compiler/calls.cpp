@@ -214,6 +214,7 @@ Value Evaluator::Impl::call_op(const OpDef& op, const Expr& e) {
   layer.state = r.state;
   layer.macs_forward = r.macs_forward;
   layer.active_params = r.active_params;
+  layer.macs_model = r.macs_model;
   layer.kept = r.kept;
   layer.scratch_forward = r.scratch_forward;
   layer.scratch_backward = r.scratch_backward;

@@ -27,6 +27,7 @@ struct Layer {
   std::int64_t macs_forward = 0;
   std::int64_t macs_backward = 0;  // without the inputs' gradients where data_gradient is false
   std::int64_t active_params = 0;  // used per token (a mixture of experts': router and top-k experts)
+  std::int64_t macs_model = 0;     // forward MACs of the model's arithmetic (OpResult::macs_model)
   std::int64_t kept = 0;           // elements kept inside the op for backward, per sample (OpResult::kept)
   std::int64_t scratch_forward = 0, scratch_backward = 0;  // elements through memory inside the op
   // Training computes a gradient of this layer's output: it has trainable

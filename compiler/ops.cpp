@@ -118,6 +118,7 @@ bool finish(OpResult& r, OpError& err) {
   // An op without parameters computes nothing backward but its inputs' gradients.
   if (r.macs_input_gradient < 0) r.macs_input_gradient = r.params == 0 ? r.macs_backward : 0;
   if (r.active_params < 0) r.active_params = r.params;
+  if (r.macs_model < 0) r.macs_model = r.macs_forward;
   if (r.kept >= kHuge || r.scratch_forward >= kHuge || r.scratch_backward >= kHuge)
     return fail(err, "result is too large to represent: the op's internal tensors");
   return true;
@@ -579,6 +580,7 @@ bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   std::int64_t pairs = flash && causal ? mul(t, t + 1) / 2 : mul(t, t);
   std::int64_t scores = mul(pairs, d);  // Q·Kᵀ, and as much again for P·V
   r.macs_forward = add(projections, mul(2, scores));
+  r.macs_model = add(projections, mul(2, mul(mul(t, t), d)));
   r.macs_backward = mul(2, r.macs_forward);
   if (flash) r.macs_backward = add(r.macs_backward, scores);
   // The Q, K and V projections' data gradients reach the input; the output
@@ -658,6 +660,7 @@ bool infer_moe(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.params = add(mul(d, e), mul(e, expert));
   r.active_params = add(mul(d, e), mul(k, expert));
   r.macs_forward = add(mul(t, mul(d, e)), mul(routed, expert));
+  r.macs_model = add(mul(t, mul(d, e)), mul(mul(t, k), expert));
   r.macs_backward = mul(2, r.macs_forward);
   r.macs_input_gradient = add(mul(t, mul(d, e)), mul(routed, mul(m - 1, mul(d, f))));
   r.kept = add(mul(routed, add(d, mul(m, f))), mul(t, e));

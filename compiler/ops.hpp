@@ -84,6 +84,11 @@ struct OpResult {
   // Parameters one token uses: a mixture of experts' router and top-k
   // experts (-1: all of them; finish() sets that default).
   std::int64_t active_params = -1;
+  // Forward MACs the model's arithmetic needs, however it is computed (-1:
+  // macs_forward): attention's scores over every query-key pair (as Megatron-LM
+  // and PaLM count them for model FLOPs, flash or not), a mixture of experts'
+  // top-k tokens without capacity padding. Model FLOPs (MFU) are 2 x these.
+  std::int64_t macs_model = -1;
   // Elements the op keeps inside itself for its backward pass, beyond its
   // output, per sample: attention's Q, K, V, context and softmax probabilities.
   std::int64_t kept = 0;

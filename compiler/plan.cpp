@@ -211,6 +211,12 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   if (const Value* v = get(e, "optimizer")) p.optimizer = v->text;
   if (const Value* v = get(e, "microbatch")) p.microbatch = static_cast<std::int64_t>(v->number);
   if (const Value* v = get(e, "recompute")) p.recompute = v->text;
+  if (const Value* v = get(e, "tokens")) p.tokens = v->number;
+  if (const Value* v = get(e, "price")) {
+    const Value& n = v->kind == Value::Kind::per ? v->elements()[0] : *v;
+    p.price = n.number;
+    p.price_per = v->kind == Value::Kind::per ? v->text : "device";
+  }
   if (const Value* v = get(e, "parallel")) {
     p.parallel = v->text;
     if (v->kind == Value::Kind::call)
@@ -232,6 +238,12 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
   const ModelGraph* g = m.find_model(p.model);
   if (!g) return p;
   std::int64_t b = p.element_bytes;
+  // A sequence model reads token ids: its first input's length is the tokens of a sample.
+  for (const Layer& l : g->layers)
+    if (l.op_class == OpClass::input) {
+      if (is_integer(l.output.dtype)) p.tokens_per_sample = l.output.elements();
+      break;
+    }
   for (const Layer& l : g->layers) {
     PlanOp op;
     op.name = l.name;
@@ -275,6 +287,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
     op.internal_activation_bytes = l.kept * b;
     op.active_params = l.active_params;
+    op.macs_model = l.macs_model;
     op.input_elements = in;
     op.def = l.def;
     op.args = l.args;

@@ -42,6 +42,7 @@ struct PlanOp {
   std::int64_t state = 0;           // non-trainable
   std::int64_t macs_forward = 0;    // per sample
   std::int64_t macs_backward = 0;   // per sample
+  std::int64_t macs_model = 0;      // per sample: the forward MACs model FLOPs count (OpResult::macs_model)
   std::int64_t bytes_forward = 0;   // activations moved, per sample
   std::int64_t bytes_backward = 0;  // per sample
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
@@ -128,6 +129,10 @@ struct Plan {
   std::string optimizer = "sgd";
   std::optional<std::int64_t> microbatch;  // samples per microbatch (gradient accumulation, pipelines)
   std::string recompute = "none";          // none, selective, full
+  std::optional<double> tokens;            // to train on (time, energy and cost of the run)
+  std::optional<double> price;             // USD per second, per `price_per`
+  std::string price_per = "device";        // device or node
+  std::int64_t tokens_per_sample = 0;      // a sequence model's input length (token ids); 0 otherwise
   std::string parallel = "data";      // data, model, pipeline, hybrid
   std::map<std::string, std::string> parallel_args;  // allreduce = ring, overlap = true, ...
   std::map<std::string, double> software_efficiency;  // framework efficiency per op class

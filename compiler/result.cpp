@@ -126,6 +126,20 @@ std::string result_json(const Result& r) {
                          {"peak", r.device_model->peak},
                          {"memory_bandwidth", r.device_model->memory_bandwidth}};
   if (r.energy_per_sample_j) j["energy_per_sample_j"] = *r.energy_per_sample_j;
+  if (r.utilisation) {
+    const Utilisation& u = *r.utilisation;
+    j["utilisation"] = {{"tokens_per_s", optional(u.tokens_per_s)},
+                        {"model_flops_per_step", u.model_flops_per_step},
+                        {"hardware_flops_per_step", u.hardware_flops_per_step},
+                        {"peak_flops_per_device", u.peak_flops_per_device},
+                        {"mfu", u.mfu},
+                        {"hfu", u.hfu},
+                        {"flops_per_device_per_s", u.flops_per_device_per_s}};
+  }
+  if (r.tokens) j["tokens"] = *r.tokens;
+  if (r.steps) j["steps"] = *r.steps;
+  if (r.energy_j) j["energy_j"] = *r.energy_j;
+  if (r.cost_usd) j["cost_usd"] = *r.cost_usd;
   add_crossbar_json(j, r);
   if (!r.summa.empty()) {
     json rows = json::array();
@@ -186,9 +200,27 @@ std::string result_table(const Result& r) {
   out += fmt::format("\nstep {}: compute {}, exposed communication {}; {} samples/s; memory {} per device\n",
                      seconds(r.totals.iteration_s), seconds(r.totals.compute_s), seconds(r.totals.comm_s),
                      rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes));
+  if (r.utilisation) {
+    const Utilisation& u = *r.utilisation;
+    if (u.tokens_per_s) out += fmt::format("{} tokens/s; ", human_count(*u.tokens_per_s));
+    out += fmt::format("model FLOPs {:.3g} per step: MFU {:.1f}%; executed {:.3g}{}: HFU {:.1f}%, {}FLOP/s per "
+                       "device of its {}FLOP/s\n",
+                       u.model_flops_per_step, 100 * u.mfu, u.hardware_flops_per_step,
+                       u.hardware_flops_per_step > u.model_flops_per_step * 1.0001 ? " (recomputation included)" : "",
+                       100 * u.hfu, human_si(u.flops_per_device_per_s), human_si(u.peak_flops_per_device));
+  }
   if (r.totals.epoch_s)
     out += fmt::format("epoch {}{}\n", seconds(*r.totals.epoch_s),
                        r.totals.total_s ? fmt::format(", whole run {}", seconds(*r.totals.total_s)) : "");
+  if (r.tokens && r.steps && r.totals.total_s)
+    out += fmt::format("{} tokens: {} steps, {}\n", human_count(*r.tokens), with_separators(std::llround(*r.steps)),
+                       seconds(*r.totals.total_s));
+  if (r.energy_j || r.cost_usd) {
+    std::vector<std::string> parts;
+    if (r.energy_j) parts.push_back(fmt::format("energy {}", human_joules(*r.energy_j)));
+    if (r.cost_usd) parts.push_back(fmt::format("cost {} USD", human_count(*r.cost_usd)));
+    out += fmt::format("whole run: {}\n", fmt::join(parts, "; "));
+  }
   if (r.requirements) {
     const Requirements& q = *r.requirements;
     out += fmt::format("work per epoch: {:.3g} MACs (3 x forward x dataset; the cookbook calls these FLOPs) = {:.3g} FLOPs\n",
@@ -267,19 +299,25 @@ std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes
 }
 
 std::string results_csv(const std::vector<ExperimentOutcome>& outcomes) {
-  std::string out =
-      "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s,error\n";
+  std::string out = "experiment,model,system,batch,iteration_s,samples_per_s,memory_per_device_bytes,epoch_s,total_s,"
+                    "tokens_per_s,mfu,energy_j,cost_usd,error\n";
   auto optional = [](const std::optional<double>& s) { return s ? fmt::format("{}", *s) : std::string(); };
   for (const ExperimentOutcome& o : outcomes) {
     if (!o.result) {
-      out += fmt::format("{},{},{},,,,,,,{}\n", csv_field(o.experiment), csv_field(o.model), csv_field(o.system),
+      out += fmt::format("{},{},{},,,,,,,,,,,{}\n", csv_field(o.experiment), csv_field(o.model), csv_field(o.system),
                          csv_field(o.error));
       continue;
     }
     const Result& r = *o.result;
-    out += fmt::format("{},{},{},{},{},{},{},{},{},\n", csv_field(r.experiment), csv_field(r.model),
+    std::optional<double> tokens_per_s, mfu;
+    if (r.utilisation) {
+      tokens_per_s = r.utilisation->tokens_per_s;
+      mfu = r.utilisation->mfu;
+    }
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},\n", csv_field(r.experiment), csv_field(r.model),
                        csv_field(r.system), r.batch, r.totals.iteration_s, r.totals.samples_per_s,
-                       r.totals.memory_per_device_bytes, optional(r.totals.epoch_s), optional(r.totals.total_s));
+                       r.totals.memory_per_device_bytes, optional(r.totals.epoch_s), optional(r.totals.total_s),
+                       optional(tokens_per_s), optional(mfu), optional(r.energy_j), optional(r.cost_usd));
   }
   return out;
 }

@@ -71,6 +71,24 @@ struct Requirements {
   std::optional<double> flops_per_s;
 };
 
+// How well a step uses the devices. Model FLOPs count the model's arithmetic
+// once, however it is run: 2 x 3 x forward MACs per sample in training (the
+// backward pass twice the forward), attention's scores over every query-key
+// pair (Megatron-LM's and PaLM's convention), a mixture of experts' top-k
+// tokens without padding; for a dense transformer that is 6 · N · tokens plus
+// attention's 12 · layers · T² · D per sequence (with N the parameters used by
+// the matrix products). Hardware FLOPs are what the devices execute,
+// recomputation included. MFU and HFU divide them by the step time, the
+// devices and the tensor engine's peak at the experiment's precision.
+struct Utilisation {
+  std::optional<double> tokens_per_s;  // sequence models (token ids as input)
+  double model_flops_per_step = 0;
+  double hardware_flops_per_step = 0;
+  double peak_flops_per_device = 0;
+  double mfu = 0, hfu = 0;
+  double flops_per_device_per_s = 0;   // achieved: hardware FLOPs per step / step / devices
+};
+
 // A layer split by SUMMA over a grid of √P x √P devices: the bandwidth its
 // data movement needs to stay behind its compute, β ≥ (M·K + K·N)·b·√P·γ / (2·M·K·N)
 // (for M = K = N = n and fp32, the cookbook's β ≥ 4pγ/n), and what it has.
@@ -174,6 +192,11 @@ struct Result {
   std::optional<HopfieldReport> hopfield;    // Hopfield experiments
   std::vector<FunctionalLayer> functional;   // dlc simulate --functional
   std::optional<double> energy_per_sample_j; // where the system's power is known
+  std::optional<Utilisation> utilisation;    // models on devices (not crossbars)
+  // A run of `tokens` tokens (experiment property): its steps; its time is totals.total_s.
+  std::optional<double> tokens, steps;
+  std::optional<double> energy_j;            // the whole run, where the devices' power is known
+  std::optional<double> cost_usd;            // the whole run, at the experiment's price
 };
 
 std::string result_json(const Result& r);

@@ -295,6 +295,13 @@ const Schema& experiment_schema() {
         parallel,
         choice("precision", {"fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "mixed"}, "arithmetic precision"),
         choice("optimizer", {"sgd", "momentum", "adam", "adamw"}, "optimizer (for memory and update cost)"),
+        integer("tokens", "tokens to train on (sequence models): the run's time, energy and cost", 1, 1e18),
+        [] {
+          PropSpec price = quantity("price", lang::dims::price_rate(),
+                                    "what the system costs to run: USD/h per device (or per node)", 0);
+          price.per = {"device", "node"};
+          return price;
+        }(),
         integer("microbatch", "samples per microbatch: the global batch is run as microbatches through the "
                 "pipeline, or accumulated, with one gradient exchange and optimizer step per batch", 1, 1e9),
         choice("recompute", {"none", "selective", "full"},

@@ -100,7 +100,29 @@ std::string human_joules(double j) {
   if (a < 1e-6) return fmt::format("{:.3g} nJ", j * 1e9);
   if (a < 1e-3) return fmt::format("{:.3g} uJ", j * 1e6);
   if (a < 1) return fmt::format("{:.3g} mJ", j * 1e3);
-  return fmt::format("{:.3g} J", j);
+  if (a < 1e3) return fmt::format("{:.3g} J", j);
+  // A training run's: kilowatt-hours read better than gigajoules.
+  if (a < 3.6e6) return fmt::format("{:.3g} kJ", j / 1e3);
+  if (a < 3.6e9) return fmt::format("{:.3g} kWh", j / 3.6e6);
+  if (a < 3.6e12) return fmt::format("{:.3g} MWh", j / 3.6e9);
+  return fmt::format("{:.3g} GWh", j / 3.6e12);
+}
+
+std::string human_si(double v) {
+  static const std::pair<double, const char*> prefixes[] = {{1e18, "E"}, {1e15, "P"}, {1e12, "T"},
+                                                            {1e9, "G"},  {1e6, "M"},  {1e3, "k"}};
+  for (const auto& [f, p] : prefixes)
+    if (std::fabs(v) >= f) return fmt::format("{:.3g} {}", v / f, p);
+  return fmt::format("{:.3g} ", v);
+}
+
+std::string human_count(double n) {
+  double a = std::fabs(n);
+  if (a >= 1e12) return fmt::format("{:.3g}T", n / 1e12);
+  if (a >= 1e9) return fmt::format("{:.3g}G", n / 1e9);
+  if (a >= 1e6) return fmt::format("{:.3g}M", n / 1e6);
+  if (a >= 1e4) return fmt::format("{:.3g}K", n / 1e3);
+  return fmt::format("{:.4g}", n);
 }
 
 }  // namespace dlc::compiler

@@ -35,8 +35,14 @@ std::string human_rate(double per_s);
 // 512 B, 603.9 kB, 12.0 MB, 21.00 GB, 1.20 TB.
 std::string human_bytes(double bytes);
 
-// Joules for people: 4.42 nJ, 28.8 mJ.
+// Joules for people: 4.42 nJ, 28.8 mJ; a run's in watt-hours: 3.2 kWh, 41.5 MWh.
 std::string human_joules(double j);
+
+// A rate or size with an SI prefix and a space, for a unit to follow: "412 T", "18.2 G", "950 ".
+std::string human_si(double v);
+
+// Counts for people (tokens, money), three digits and an SI prefix: 512, 37.5K, 4.19M, 15T.
+std::string human_count(double n);
 
 // One CSV field, quoted when it needs to be (RFC 4180).
 std::string csv_field(const std::string& s);

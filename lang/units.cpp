@@ -30,7 +30,7 @@ Dimension Dimension::pow(int n) const {
 namespace {
 
 // Symbols of the base dimensions, in the order of BaseDim.
-constexpr const char* kBaseSymbols[kBaseDims] = {"FLOP", "B", "s", "sample", "J", "m", "A"};
+constexpr const char* kBaseSymbols[kBaseDims] = {"FLOP", "B", "s", "sample", "J", "m", "A", "USD"};
 
 struct NamedDimension {
   Dimension dim;
@@ -71,7 +71,8 @@ std::string Dimension::describe() const {
       {dims::power(), "power"},           {dims::length(), "length"},
       {dims::area(), "area"},             {dims::current(), "current"},
       {dims::voltage(), "voltage"},       {dims::resistance(), "resistance"},
-      {dims::conductance(), "conductance"},
+      {dims::conductance(), "conductance"}, {dims::money(), "amount of money"},
+      {dims::price_rate(), "price per time"},
   };
   for (const auto& [d, name] : named)
     if (d == *this) return d.dimensionless() ? name : fmt::format("{} ({})", name, unit());
@@ -109,6 +110,7 @@ const UnitDef* find_base_unit(std::string_view w) {
       {"m", 1, dims::length(), false, true},      {"A", 1, dims::current(), false, true},
       {"V", 1, dims::voltage(), false, true},     {"Ohm", 1, dims::resistance(), false, true},
       {"ohm", 1, dims::resistance(), false, true}, {"%", 0.01, dims::number(), false, false},
+      {"USD", 1, dims::money(), false, false},
   };
   for (const UnitDef& u : units)
     if (w == u.name) return &u;
@@ -214,7 +216,7 @@ const std::vector<std::string>& unit_spellings() {
   static const std::vector<std::string> all = [] {
     std::vector<std::string> v;
     const char* bases[] = {"B", "b", "FLOP", "FLOPS", "OPS", "MAC", "s", "Hz", "W", "J", "V", "A", "S", "Ohm",
-                           "m", "sample", "samples", "Sa", "bytes", "bits", "min", "h", "hours", "days"};
+                           "m", "sample", "samples", "Sa", "bytes", "bits", "min", "h", "hours", "days", "USD"};
     const char* prefixes[] = {"", "K", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti", "m", "u", "n", "p"};
     for (const char* p : prefixes)
       for (const char* b : bases) {

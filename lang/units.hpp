@@ -2,7 +2,8 @@
 // Dimension, a vector of integer exponents over dlc's base dimensions:
 //
 //   op (a floating-point or integer operation), byte, second, sample,
-//   joule, metre, ampere
+//   joule, metre, ampere, and money (US dollars: a price per device-hour is
+//   USD/h)
 //
 // so FLOP/s is op·s⁻¹, GB/s is byte·s⁻¹, a watt is J·s⁻¹. Bits are bytes / 8
 // (56 Gb/s == 7 GB/s); SI prefixes (K M G T P E, m u n p f) and binary prefixes
@@ -18,7 +19,7 @@
 
 namespace dlc::lang {
 
-enum BaseDim { kOp, kByte, kSecond, kSample, kJoule, kMetre, kAmpere, kBaseDims };
+enum BaseDim { kOp, kByte, kSecond, kSample, kJoule, kMetre, kAmpere, kMoney, kBaseDims };
 
 struct Dimension {
   std::array<std::int8_t, kBaseDims> exp{};
@@ -57,6 +58,8 @@ inline Dimension power() { return Dimension::base(kJoule) / Dimension::base(kSec
 inline Dimension length() { return Dimension::base(kMetre); }
 inline Dimension area() { return Dimension::base(kMetre, 2); }
 inline Dimension current() { return Dimension::base(kAmpere); }
+inline Dimension money() { return Dimension::base(kMoney); }
+inline Dimension price_rate() { return money() / time(); }
 inline Dimension voltage() { return power() / current(); }
 inline Dimension resistance() { return voltage() / current(); }
 inline Dimension conductance() { return current() / voltage(); }

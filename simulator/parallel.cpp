@@ -467,6 +467,21 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     }
   }
 
+  // MACs executed per step: forward, backward and what recomputation runs again.
+  double macs = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const PlanOp& op = plan.ops[i];
+    macs += static_cast<double>(op.macs_forward);
+    if (!training) continue;
+    macs += static_cast<double>(op.macs_backward);
+    if (full && repeated[unit_of[i]]) macs += static_cast<double>(op.macs_forward);
+    if (selective && op.op == "attention" && !flag(op, "flash")) {
+      double tokens = static_cast<double>(op.output.at(0));
+      macs += 2 * tokens * tokens * static_cast<double>(op.output.at(1));
+    }
+  }
+  s.hardware_macs = s.global_batch * macs;
+
   // ---- the step ----
   StateBytes sb = state_bytes(plan);
   Cost step_max = 0, step_sum = 0, exposed = 0, compute_max = 0, update_max = 0;
@@ -558,8 +573,8 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     params.constrain(*params.find("epochs"), {0, 1e9, true, false});
   }
   // The busiest device's own work, for compute_s (x[4] + x[5] + x[6] - x[8] in evaluate()).
-  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step, compute_max, Cost(0),
-                             Cost(0),            s.memory,       Cost(0)};
+  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,  compute_max,
+                             Cost(0),            Cost(0),        s.memory,  Cost(0), s.hardware_macs};
   for (const LayerCost& l : s.layers)
     for (const Cost* c : {&l.forward, &l.backward, &l.update, &l.forward_compute, &l.forward_memory, &l.comm,
                           &l.grid, &l.required_bandwidth, &l.bandwidth})

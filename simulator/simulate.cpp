@@ -209,8 +209,12 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   s.memory = mem.total();
   s.device_memory_bytes = sys.device.memory;
 
-  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,  s.forward,
-                             s.backward,         s.update,       s.memory,  layer_comm};
+  double macs = 0;
+  for (const compiler::PlanOp& op : plan.ops)
+    macs += static_cast<double>(op.macs_forward + (training ? op.macs_backward : 0));
+  s.hardware_macs = s.global_batch * macs;
+  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,      s.forward,
+                             s.backward,         s.update,       s.memory,  layer_comm,  s.hardware_macs};
   for (const LayerCost& l : s.layers)
     for (const Cost* c : {&l.forward, &l.backward, &l.update, &l.forward_compute, &l.forward_memory, &l.comm,
                           &l.grid, &l.required_bandwidth, &l.bandwidth})
@@ -329,6 +333,41 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
   }
   r.totals.memory_per_device_bytes = memory;
   if (sys.device.power > 0) r.energy_per_sample_j = sys.device.power * devices * step / global;
+  // How well the step uses the devices (compiler/result.hpp, Utilisation).
+  compiler::Utilisation u;
+  double model_macs = 0;
+  for (const compiler::PlanOp& op : p.ops) model_macs += static_cast<double>(op.macs_model);
+  bool training = p.phase == "training";
+  u.model_flops_per_step = 2 * model_macs * (training ? 3 : 1) * global;
+  u.hardware_flops_per_step = 2 * x[9];
+  u.peak_flops_per_device = peak_at(sys.device, p.precision);
+  u.flops_per_device_per_s = u.hardware_flops_per_step / step / devices;
+  u.mfu = u.model_flops_per_step / (step * devices * u.peak_flops_per_device);
+  u.hfu = u.hardware_flops_per_step / (step * devices * u.peak_flops_per_device);
+  if (p.tokens_per_sample > 0) u.tokens_per_s = r.totals.samples_per_s * static_cast<double>(p.tokens_per_sample);
+  if (!p.ops.empty()) r.utilisation = u;
+  if (p.tokens) {
+    if (p.tokens_per_sample == 0) {
+      error = fmt::format("tokens = {:g} needs a sequence model (token ids as its input); '{}' reads {}; give "
+                          "dataset and epochs instead",
+                          *p.tokens, p.model, p.ops.empty() ? "nothing" : "no token ids");
+      return false;
+    }
+    if (dataset) {
+      error = "give either tokens or dataset (with epochs), not both: each sets the length of the run";
+      return false;
+    }
+    r.tokens = *p.tokens;
+    r.steps = std::ceil(*p.tokens / (global * static_cast<double>(p.tokens_per_sample)) - 1e-9);
+    r.totals.total_s = *r.steps * step;
+  }
+  if (r.totals.total_s) {
+    if (sys.device.power > 0) r.energy_j = sys.device.power * devices * *r.totals.total_s;
+    if (p.price) {
+      double units = p.price_per == "node" ? static_cast<double>(sys.nodes) : devices;
+      r.cost_usd = *p.price * units * *r.totals.total_s;
+    }
+  }
   if (p.phase == "training" && dataset) {
     compiler::Requirements q;
     double forward = 0;

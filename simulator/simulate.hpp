@@ -67,10 +67,11 @@ struct Simulation {
   Cost step;             // one iteration of the global batch
   Cost memory;           // per device, bytes
   double device_memory_bytes = 0;
+  Cost hardware_macs;    // MACs the devices execute per step, recomputation included
   // Everything evaluate() reads, compiled once: kTotals values, then
   // kPerLayer values for each layer.
   CostProgram program;
-  static constexpr std::size_t kTotals = 9, kPerLayer = 9;
+  static constexpr std::size_t kTotals = 10, kPerLayer = 9;
   // Experiments on a crossbar chip: the chip's model (simulator/crossbar.hpp)
   // instead of the device roofline.
   std::shared_ptr<const struct CrossbarModel> crossbar;

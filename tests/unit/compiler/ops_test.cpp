@@ -894,6 +894,9 @@ TEST_CASE("ops: grouped-query attention, Llama 3 8B's layer") {
   CHECK(f.kept == 16777216 + 4194304 + 32 * 2048);
   CHECK(f.scratch_forward == 0);
   CHECK(f.scratch_backward == 0);
+  // Model FLOPs count every query-key pair either way (Megatron-LM's and PaLM's convention).
+  CHECK(f.macs_model == r.macs_forward);
+  CHECK(r.macs_model == r.macs_forward);
   // Flash without a causal mask computes every pair.
   OpResult full = apply("attention", {tensor({2048, 4096})},
                         {ints("heads", {32}), ints("kv_heads", {8}), flag("bias", false), flag("flash", true)});
@@ -972,6 +975,9 @@ TEST_CASE("ops: moe, Mixtral 8x7B's layer") {
   mixtral.push_back(number("capacity", 1.25));
   OpResult c = apply("moe", {tensor({4096, 4096})}, mixtral);
   CHECK(c.macs_forward == 4096LL * 4096 * 8 + 10240LL * 176160768);
+  // Model FLOPs count each token's top-k experts, not the padding.
+  CHECK(c.macs_model == 4096LL * 4096 * 8 + 4096LL * 2 * 176160768);
+  CHECK(r.macs_model == r.macs_forward);
   CHECK(c.params == r.params);
   // Without gating, two projections per expert.
   OpResult plain = apply("moe", {tensor({64, 512})}, {ints("experts", {4}), ints("top_k", {1}), ints("hidden", {2048}),

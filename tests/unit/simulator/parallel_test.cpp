@@ -244,3 +244,59 @@ TEST_CASE("parallel: the layout's errors say which product is wrong") {
                  "schedule = interleaved, virtual = 2) }");
   CHECK(run.error == "4 pipeline stages x 2 chunks need at least 8 layers to cut between; 'Units' has 5");
 }
+
+TEST_CASE("parallel: tokens/s, model and hardware FLOPs, MFU, and a run's time, energy and cost") {
+  Run run = simulate(R"(
+device P : D { power = 500 W }
+model Seq {
+  input tokens: i32[8]
+  x = embedding(tokens, 100, 16)
+  output fc(x, 16, bias = false)
+}
+experiment E { model = Seq; system = P; batch = 4; tokens = 3200; price = 3.6 USD/h per device }
+)");
+  REQUIRE_MESSAGE(run.ok, run.error);
+  const compiler::Result& r = run.result;
+  REQUIRE(r.utilisation);
+  double step = r.totals.iteration_s;
+  // The fc: 8 * 16 * 16 = 2,048 MACs per sequence forward, its input (the embedding, which trains)
+  // needs a gradient: 4,096 backward. Model FLOPs 2 x 3 x 2,048 x 4 sequences; executed the same.
+  CHECK(r.utilisation->model_flops_per_step == approx(2 * 3 * 2048 * 4));
+  CHECK(r.utilisation->hardware_flops_per_step == approx(2 * (2048 + 4096) * 4));
+  CHECK(r.utilisation->mfu == approx(49152 / (step * 1e13)));
+  CHECK(r.utilisation->peak_flops_per_device == approx(1e13));
+  REQUIRE(r.utilisation->tokens_per_s);
+  CHECK(*r.utilisation->tokens_per_s == approx(32 / step));
+  // 3,200 tokens in steps of 4 x 8: 100 steps; energy at 500 W; cost at 3.6 USD per device-hour.
+  REQUIRE(r.steps);
+  CHECK(*r.steps == 100);
+  CHECK(*r.totals.total_s == approx(100 * step));
+  CHECK(*r.energy_j == approx(500 * 100 * step));
+  CHECK(*r.cost_usd == approx(3.6 / 3600 * 100 * step));
+  // A per-node price counts nodes: 2 devices of a node at 7.2 USD/h cost what one device at 3.6 does twice.
+  Run node = simulate(R"(
+model Seq {
+  input tokens: i32[8]
+  x = embedding(tokens, 100, 16)
+  output fc(x, 16, bias = false)
+}
+experiment E { model = Seq; system = Duo; batch = 8; tokens = 3200; price = 7.2 USD/h per node }
+)");
+  REQUIRE_MESSAGE(node.ok, node.error);
+  CHECK(*node.result.cost_usd == approx(7.2 / 3600 * *node.result.totals.total_s));
+}
+
+TEST_CASE("parallel: recomputation is executed work, not model work (HFU above MFU)") {
+  Run run = simulate("experiment E { model = Units; system = D; batch = 2; recompute = full }");
+  REQUIRE_MESSAGE(run.ok, run.error);
+  // Forward 4 fcs, backward 1 + 3 x 2 (the first has no input gradient), the 4 forwards again.
+  CHECK(run.result.utilisation->hardware_flops_per_step == approx(2 * (4 + 7 + 4) * 1048576.0 * 2));
+  CHECK(run.result.utilisation->model_flops_per_step == approx(2 * 3 * 4 * 1048576.0 * 2));
+  CHECK(run.result.utilisation->hfu > run.result.utilisation->mfu);
+}
+
+TEST_CASE("parallel: tokens need a sequence model and exclude a dataset") {
+  Run run = simulate("experiment E { model = Units; system = D; batch = 2; tokens = 1000 }");
+  CHECK(run.error == "tokens = 1000 needs a sequence model (token ids as its input); 'Units' reads no token ids; "
+                     "give dataset and epochs instead");
+}
