@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "simulator/collectives.hpp"
 #include "simulator/crossbar.hpp"
@@ -29,6 +30,115 @@ double update_traffic(const std::string& optimizer, const std::string& precision
 std::string arg(const Plan& p, const std::string& key, const std::string& fallback) {
   auto it = p.parallel_args.find(key);
   return it == p.parallel_args.end() ? fallback : it->second;
+}
+
+// Memory per device of a variant of the plan, or nothing when it cannot be
+// simulated (a layout the system does not allow, ...).
+std::optional<double> memory_of(const Plan& plan) {
+  Simulation sim;
+  std::string error;
+  if (!build(plan, sim, error)) return std::nullopt;
+  compiler::Result r;
+  if (!evaluate(sim, sim.params.values(), r, error, false)) return std::nullopt;
+  return r.totals.memory_per_device_bytes;
+}
+
+// What would make an experiment that does not fit fit: each knob changed on
+// its own, tried (a variant fits when it simulates and its memory is within
+// the device's). "zero = 3 (41.20 GB)", ...; if none does alone, whether all
+// of them together would.
+std::string fitting_changes(const Plan& plan, double capacity) {
+  struct Variant {
+    std::string what;
+    Plan plan;
+  };
+  // Each knob: its settings from the mildest; the first that fits is named.
+  std::vector<std::vector<Variant>> knobs;
+  bool training = plan.phase == "training";
+  bool hybrid = plan.parallel == "hybrid";
+  bool model_parallel = plan.parallel == "model";
+  auto integer_arg = [&](const char* key, std::int64_t fallback) {
+    auto it = plan.parallel_args.find(key);
+    return it == plan.parallel_args.end() ? fallback : std::stoll(it->second);
+  };
+  if (training && !model_parallel && plan.system.devices() > 1) {
+    std::vector<Variant> zero;
+    for (std::int64_t z = integer_arg("zero", 0) + 1; z <= 3; ++z) {
+      Plan v = plan;
+      v.parallel_args["zero"] = std::to_string(z);
+      zero.push_back({fmt::format("zero = {}", z), v});
+    }
+    knobs.push_back(zero);
+  }
+  if (training && !model_parallel && plan.recompute != "full") {
+    std::vector<Variant> recompute;
+    for (const char* r : {"selective", "full"})
+      if (plan.recompute != r) {
+        Plan v = plan;
+        v.recompute = r;
+        recompute.push_back({fmt::format("recompute = {}", r), v});
+      }
+    knobs.push_back(recompute);
+  }
+  if (!model_parallel && plan.microbatch.value_or(2) > 1) {
+    Plan v = plan;
+    v.microbatch = 1;
+    knobs.push_back({{"microbatch = 1", v}});
+  }
+  if (!model_parallel) {
+    std::int64_t t = hybrid ? integer_arg("tensor", 1) : 1, p = hybrid ? integer_arg("pipeline", 1) : 1;
+    Plan base = plan;
+    if (!hybrid && base.batch_per != "global") {  // a replica's batch, written globally
+      base.batch *= base.batch_per == "device" ? plan.system.devices() : plan.system.nodes;
+      base.batch_per = "global";
+    }
+    auto layout = [&](std::int64_t tt, std::int64_t pp) {
+      Plan v = base;
+      v.parallel = "hybrid";
+      v.parallel_args["tensor"] = std::to_string(tt);
+      v.parallel_args["pipeline"] = std::to_string(pp);
+      v.parallel_args.erase("data");
+      return v;
+    };
+    std::vector<Variant> tensor, pipeline;
+    for (std::int64_t tt = 2 * t; tt <= plan.system.devices_per_node; tt *= 2)
+      tensor.push_back({fmt::format("tensor = {}", tt), layout(tt, p)});
+    for (std::int64_t pp = 2 * p; pp * t <= plan.system.devices(); pp *= 2)
+      pipeline.push_back({fmt::format("pipeline = {}", pp), layout(t, pp)});
+    if (!tensor.empty()) knobs.push_back(tensor);
+    if (!pipeline.empty()) knobs.push_back(pipeline);
+  }
+  if (plan.precision == "fp32" || plan.precision == "fp64") {
+    Plan v = plan;
+    v.precision = "mixed";
+    v.element_bytes = compiler::precision_bytes("mixed");
+    double f = static_cast<double>(v.element_bytes) / static_cast<double>(plan.element_bytes);
+    for (compiler::PlanOp& op : v.ops)  // the Plan's bytes are at the element size
+      for (std::int64_t* b : {&op.bytes_forward, &op.bytes_backward, &op.weight_bytes, &op.activation_bytes,
+                              &op.internal_activation_bytes})
+        *b = static_cast<std::int64_t>(static_cast<double>(*b) * f);
+    knobs.push_back({{"precision = mixed", v}});
+  }
+  if (plan.batch > 1 && !plan.microbatch) {
+    Plan v = plan;
+    v.batch = plan.batch / 2;
+    knobs.push_back(
+        {{fmt::format("batch = {}{}", v.batch, plan.batch_per == "global" ? "" : " per " + plan.batch_per), v}});
+  }
+  std::vector<std::string> fits, tried;
+  for (const std::vector<Variant>& knob : knobs) {
+    bool fit = false;
+    for (const Variant& v : knob)
+      if (auto m = memory_of(v.plan); m && *m <= capacity) {
+        fits.push_back(fmt::format("{} ({:.2f} GB)", v.what, *m / 1e9));
+        fit = true;
+        break;
+      }
+    if (!fit && !knob.empty()) tried.push_back(knob.back().what);
+  }
+  if (!fits.empty()) return fmt::format("; each of these fits: {}", fmt::join(fits, ", "));
+  if (tried.empty()) return "";
+  return fmt::format("; none of these fits on its own: {}", fmt::join(tried, ", "));
 }
 
 }  // namespace
@@ -224,10 +334,15 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 }
 
 bool evaluate(const Simulation& s, compiler::Result& r, std::string& error) {
-  return evaluate(s, s.params.values(), r, error);
+  return evaluate(s, s.params.values(), r, error, true);
 }
 
 bool evaluate(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error) {
+  return evaluate(s, values, r, error, false);
+}
+
+bool evaluate(const Simulation& s, std::span<const double> values, compiler::Result& r, std::string& error,
+              bool suggest) {
   if (s.crossbar) return evaluate_crossbar(s, values, r, error);
   std::vector<double> x;
   s.program.run(values, x);
@@ -277,10 +392,10 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     return false;
   }
   if (s.device_memory_bytes > 0 && memory > s.device_memory_bytes) {
-    error = fmt::format("experiment '{}' needs {:.2f} GB per device but '{}' has {:.2f} GB: {:.2f} GB too much "
-                        "(a smaller batch, a lower precision or more devices would fit)",
+    error = fmt::format("experiment '{}' needs {:.2f} GB per device but '{}' has {:.2f} GB: {:.2f} GB too much",
                         p.experiment, memory / 1e9, sys.device.name, s.device_memory_bytes / 1e9,
                         (memory - s.device_memory_bytes) / 1e9);
+    if (suggest) error += fitting_changes(p, s.device_memory_bytes);
     return false;
   }
   if (p.parallel == "model" && (p.parallel_args.count("scheme") == 0 || p.parallel_args.at("scheme") == "summa")) {

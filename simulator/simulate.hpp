@@ -90,5 +90,11 @@ bool build(const compiler::Plan& plan, Simulation& out, std::string& error);
 bool evaluate(const Simulation& sim, compiler::Result& out, std::string& error);
 // The same at other parameter values (a sweep point), indexed like sim.params.
 bool evaluate(const Simulation& sim, std::span<const double> values, compiler::Result& out, std::string& error);
+// `suggest`: an experiment that does not fit tries the knobs that could make
+// it (ZeRO, recomputation, microbatches, tensor and pipeline parallelism, a
+// lower precision, a smaller batch), one at a time, and names those that fit
+// with their memory (the first overload does; sweeps do not).
+bool evaluate(const Simulation& sim, std::span<const double> values, compiler::Result& out, std::string& error,
+              bool suggest);
 
 }  // namespace dlc::simulator

@@ -133,9 +133,30 @@ TEST_CASE("simulate: strong scaling divides the global batch") {
 TEST_CASE("simulate: an experiment that does not fit says by how much") {
   Run run = simulate("experiment E { model = FC; system = D; batch = 10000000 }");
   CHECK_FALSE(run.ok);
-  // 8.2 MB + 8,096 B * 1e7 + 4,096 B * 1e7 = 121.93 GB
-  CHECK(run.error == "experiment 'E' needs 121.93 GB per device but 'D' has 16.00 GB: 105.93 GB too much "
-                     "(a smaller batch, a lower precision or more devices would fit)");
+  // 8.2 MB + 8,096 B * 1e7 + 4,096 B * 1e7 = 121.93 GB. The knobs are tried: one sample at a time
+  // (gradient accumulation) fits; fp16 halves it (61 GB), half the batch too: neither fits.
+  CHECK(run.error == "experiment 'E' needs 121.93 GB per device but 'D' has 16.00 GB: 105.93 GB too much; "
+                     "each of these fits: microbatch = 1 (0.01 GB)");
+  // Weights of 5.12 G parameters (20.5 GB in fp32) fit no knob on one device.
+  Run huge = simulate_spec(std::string(kHardware) + R"(
+model Huge {
+  input x: f32[1024]
+  output fc(x, 5000000, bias = false)
+}
+experiment H { model = Huge; system = D; batch = 64; optimizer = adam }
+)");
+  CHECK(huge.error.ends_with("; none of these fits on its own: recompute = full, microbatch = 1, "
+                             "precision = mixed, batch = 32"));
+  // On 8 devices: ZeRO 3 shards the 82 GB of state but gathers the one 20.5 GB layer whole (twice, with
+  // the prefetch): no; tensor parallelism splits the layer: 8 ways fit (2 and 4 were tried first).
+  Run spread = simulate_spec(std::string(kHardware) + R"(
+model Huge {
+  input x: f32[1024]
+  output fc(x, 5000000, bias = false)
+}
+experiment H { model = Huge; system = Box; batch = 64; optimizer = adam }
+)");
+  CHECK(spread.error.ends_with("66.24 GB too much; each of these fits: tensor = 8 (10.56 GB)"));
 }
 
 namespace {
