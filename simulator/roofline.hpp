@@ -52,7 +52,8 @@ struct DeviceCosts {
 bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, std::string& error);
 
 // The peak of the device at a precision, with the fallbacks: tf32 -> fp32;
-// fp16/bf16/mixed -> fp16 or bf16, else fp32; fp8/int8 -> themselves, else
+// fp16 and bf16 -> their own, else the other, else fp32; mixed -> the larger
+// of fp16 and bf16, else fp32; fp8/int8 -> themselves, else
 // fp16 or bf16, else fp32. 0 when none applies.
 double peak_at(const compiler::PlanDevice& device, const std::string& precision);
 // The same over the vector units' rates (`vector { ... }`); 0 when the device gives none.

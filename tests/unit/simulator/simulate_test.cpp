@@ -5,6 +5,7 @@
 #include "compiler/checker.hpp"
 #include "compiler/plan.hpp"
 #include "simulator/collectives.hpp"
+#include "simulator/roofline.hpp"
 #include "simulator/simulate.hpp"
 #include "tests/unit/approx.hpp"
 #include "tests/unit/simulator/simulate_spec.hpp"
@@ -326,4 +327,20 @@ experiment E { model = NormFc; system = T; batch = 1000; precision = bf16; phase
   CHECK(layer(run.result, "layernorm1").bound == "compute");
   // fc: 1,048,576 MACs per sample on the tensor cores
   CHECK(layer(run.result, "fc1").forward_s == approx(2 * 1048576.0 * 1000 / 312e12));
+}
+
+TEST_CASE("simulate: fp16 and bf16 run at their own rate where a device gives both") {
+  // The A100's vector units (its data sheet): fp16 78 TFLOPS, bf16 39; its tensor cores 312 for both.
+  compiler::PlanDevice a100;
+  a100.peak = {{"fp32", 19.5e12}, {"fp16", 312e12}, {"bf16", 312e12}};
+  a100.vector_peak = {{"fp32", 19.5e12}, {"fp16", 78e12}, {"bf16", 39e12}};
+  CHECK(vector_peak_at(a100, "bf16") == 39e12);
+  CHECK(vector_peak_at(a100, "fp16") == 78e12);
+  CHECK(vector_peak_at(a100, "mixed") == 78e12);  // mixed precision: the faster half type
+  CHECK(peak_at(a100, "bf16") == 312e12);
+  // A device with one half type runs the other at it (the V100 has no bf16).
+  compiler::PlanDevice v100;
+  v100.peak = {{"fp32", 15.7e12}, {"fp16", 125e12}};
+  CHECK(peak_at(v100, "bf16") == 125e12);
+  CHECK(vector_peak_at(v100, "bf16") == 0);  // no vector group: the caller falls back to peak
 }
