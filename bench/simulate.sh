@@ -7,3 +7,6 @@ cd "$(dirname "$0")/.."
 build/bin/dlc_bench_simulate bench/resnet152_1024_nodes.dlc resnet152_big
 build/bin/dlc simulate bench/resnet152_1024_nodes.dlc --stats --format json > /dev/null
 build/bin/dlc simulate bench/resnet152_1024_nodes.dlc --stats --scale "nodes=$(seq -s, 1 1000)" --format csv > /dev/null
+# Llama 3.1 405B on 16,384 H100 with tensor, pipeline (interleaved) and data parallelism (target < 10 ms).
+build/bin/dlc_bench_simulate bench/llama405b_16k.dlc llama405b_16k
+build/bin/dlc simulate bench/llama405b_16k.dlc --stats --format json > /dev/null

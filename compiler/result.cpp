@@ -271,6 +271,15 @@ std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes
   bool energy = std::any_of(results.begin(), results.end(),
                             [](const Result& r) { return r.crossbar.has_value() || r.hopfield.has_value(); });
   if (energy) t.column("energy/sample", A::right);
+  // Sequence models: tokens/s and MFU; runs with a price: their cost.
+  bool tokens = std::any_of(results.begin(), results.end(),
+                            [](const Result& r) { return r.utilisation && r.utilisation->tokens_per_s; });
+  bool cost = std::any_of(results.begin(), results.end(), [](const Result& r) { return r.cost_usd.has_value(); });
+  if (tokens) {
+    t.column("tokens/s", A::right);
+    t.column("MFU", A::right);
+  }
+  if (cost) t.column("cost", A::right);
   auto maybe = [](const std::optional<double>& s) { return s ? seconds(*s) : std::string("-"); };
   for (const Result& r : results) {
     std::vector<std::string> row{r.experiment,
@@ -283,6 +292,12 @@ std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes
                                                           : gigabytes(r.totals.memory_per_device_bytes),
                                  maybe(r.totals.epoch_s), maybe(r.totals.total_s)};
     if (energy) row.push_back(r.energy_per_sample_j ? human_joules(*r.energy_per_sample_j) : "-");
+    if (tokens) {
+      bool has = r.utilisation && r.utilisation->tokens_per_s;
+      row.push_back(has ? human_count(*r.utilisation->tokens_per_s) : "-");
+      row.push_back(r.utilisation ? fmt::format("{:.1f}%", 100 * r.utilisation->mfu) : "-");
+    }
+    if (cost) row.push_back(r.cost_usd ? human_count(*r.cost_usd) + " USD" : "-");
     t.row(row);
   }
   std::string out = t.render();
