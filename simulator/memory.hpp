@@ -5,7 +5,9 @@
 //                an fp32 master copy of the trainable ones: params · 6 + state · 4
 //   gradients    params · b                          (training)
 //   optimizer    sgd 0, momentum params · 4, adam and adamw params · 8 (fp32 moments)
-//   activations  training: every op's output is kept for backward, and
+//   activations  training: every op's output is kept for backward (once for
+//                a convolution or batch norm and the in-place ReLU that alone
+//                reads it, as frameworks run it), and
 //                attention keeps Q, K, V, its context and its softmax
 //                probabilities, (4 · T · D + heads · T²) · b per sample:
 //                Σ kept · B; inference: the largest op's inputs and output,
@@ -35,6 +37,12 @@
 #include "simulator/cost.hpp"
 
 namespace dlc::simulator {
+
+// The ops whose output shares its buffer with an in-place ReLU after it (a
+// convolution's or batch norm's output that only the ReLU reads, which
+// overwrites it and keeps its own output, all its backward needs): their
+// output is not kept a second time.
+std::vector<bool> shared_with_inplace(const compiler::Plan& plan);
 
 struct MemoryCosts {
   Cost weights, gradients, optimizer, activations, workspace;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "simulator/collectives.hpp"
+#include "simulator/memory.hpp"
 #include "simulator/roofline.hpp"
 
 namespace dlc::simulator {
@@ -320,6 +321,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     double params = 0;                         // on one device
   };
   std::vector<OpCost> costs(n);
+  std::vector<bool> inplace = shared_with_inplace(plan);
   double update_per_param = update_traffic(plan);
   for (std::size_t i = 0; i < n; ++i) {
     const PlanOp& op = plan.ops[i];
@@ -374,7 +376,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       double core = 2 * tokens * tokens * width;  // MACs of Q·Kᵀ and P·V
       c.recompute = Cost(2 * core) * microbatch / dev.class_rate[static_cast<int>(OpClass::attention)] * f;
     }
-    c.kept = static_cast<double>(op.activation_bytes) * out_share(i) + internal * f;
+    c.kept = (inplace[i] ? 0.0 : static_cast<double>(op.activation_bytes) * out_share(i)) + internal * f;
     double p_share = op.op == "moe" ? 1.0 / (t * e) : tensor_split(i) ? 1.0 / t : 1.0;
     c.params = static_cast<double>(op.params) * p_share;
   }

@@ -48,7 +48,8 @@
 //   memory   per device, the largest stage's: weights, gradients, master
 //            copy and optimizer state (ZeRO 1 shards the last two over d,
 //            2 the gradients too, 3 all four, plus two layers' gathered
-//            weights); activations kept for backward for the microbatches in
+//            weights); activations kept for backward (an in-place ReLU's
+//            input not twice, memory.hpp) for the microbatches in
 //            flight (GPipe m, 1F1B p − s on stage s, interleaved
 //            p − s + (p − 1)/v); with selective recomputation without
 //            attention's probabilities (recomputed in backward), with full

@@ -300,3 +300,39 @@ TEST_CASE("parallel: tokens need a sequence model and exclude a dataset") {
   CHECK(run.error == "tokens = 1000 needs a sequence model (token ids as its input); 'Units' reads no token ids; "
                      "give dataset and epochs instead");
 }
+
+TEST_CASE("parallel: expert parallelism sends a mixture of experts' routed tokens all-to-all") {
+  Run run = simulate(R"(
+model Experts {
+  input x: f32[8, 16]
+  output moe(x, 4, 2, 32)
+}
+experiment E { model = Experts; system = Duo; batch = 4; parallel = hybrid(expert = 2); phase = inference }
+)");
+  REQUIRE_MESSAGE(run.ok, run.error);
+  // 2 replicas of 2 samples. Routed: 4 experts x ceil(8 tokens x 2 / 4) = 16 tokens of 16 features, 1,024 B
+  // per sample: 2,048 B; all-to-all over the 2 devices of the expert group, half of it leaves each
+  // device (1,024 B at 10 GB/s), once to dispatch and once to combine.
+  double alltoall = 2 * (0.5 * 2048 / 1e10);
+  // Compute: router 8 x 16 x 4 and 16 routed tokens through 3 projections of 16 x 32: 25,088 MACs per sample.
+  double compute = 2 * 25088.0 * 2 / 1e13;
+  CHECK(layer(run.result, "moe1").forward_s == approx(compute + alltoall));
+  // Without expert parallelism, no exchange.
+  Run alone = simulate(R"(
+model Experts {
+  input x: f32[8, 16]
+  output moe(x, 4, 2, 32)
+}
+experiment E { model = Experts; system = Duo; batch = 4; parallel = hybrid(tensor = 1); phase = inference }
+)");
+  REQUIRE(alone.ok);
+  CHECK(layer(alone.result, "moe1").forward_s == approx(compute));
+  Run odd = simulate(R"(
+model Experts {
+  input x: f32[8, 16]
+  output moe(x, 3, 2, 32)
+}
+experiment E { model = Experts; system = Duo; batch = 4; parallel = hybrid(expert = 2); phase = inference }
+)");
+  CHECK(odd.error == "expert parallelism over 2 replicas: layer 'moe1' has 3 experts, not a multiple");
+}

@@ -344,3 +344,21 @@ TEST_CASE("simulate: fp16 and bf16 run at their own rate where a device gives bo
   CHECK(peak_at(v100, "bf16") == 125e12);
   CHECK(vector_peak_at(v100, "bf16") == 0);  // no vector group: the caller falls back to peak
 }
+
+TEST_CASE("simulate: a ReLU after a convolution runs in place: its input is not kept twice") {
+  // conv output [4, 8, 8] in fp32: 1,024 B per sample. A sigmoid in its place needs both tensors.
+  auto memory = [](const std::string& activation, const std::string& parallel) {
+    Run run = simulate_spec(std::string(kHardware) + R"(
+model C {
+  input x: f32[3, 8, 8]
+  y = )" + activation + R"((conv(x, 4, kernel = 3, pad = 1))
+  output fc(flatten(y), 2)
+}
+experiment E { model = C; system = D; batch = 16; )" + parallel + " }\n");
+    REQUIRE_MESSAGE(run.ok, run.error);
+    return run.result.totals.memory_per_device_bytes;
+  };
+  CHECK(memory("sigmoid", "") - memory("relu", "") == approx(1024 * 16));
+  CHECK(memory("sigmoid", "parallel = data(zero = 0)") - memory("relu", "parallel = data(zero = 0)") ==
+        approx(1024 * 16));
+}
