@@ -18,6 +18,14 @@ std::vector<bool> shared_with_inplace(const compiler::Plan& plan) {
   return shared;
 }
 
+double update_traffic(const compiler::Plan& plan) {
+  double b = static_cast<double>(plan.element_bytes);
+  double base = plan.precision == "mixed" ? 4 + 4 + 2 + 2 : 3 * b;
+  if (plan.optimizer == "momentum") return base + 2 * 4;
+  if (plan.optimizer == "adam" || plan.optimizer == "adamw") return base + 4 * 4;
+  return base;
+}
+
 MemoryCosts memory_costs(const compiler::Plan& plan, const Cost& batch) {
   return memory_costs(plan, batch, std::vector<bool>(plan.ops.size(), false), Cost(1));
 }

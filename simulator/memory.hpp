@@ -44,6 +44,12 @@ namespace dlc::simulator {
 // output is not kept a second time.
 std::vector<bool> shared_with_inplace(const compiler::Plan& plan);
 
+// Bytes read and written per parameter by an optimizer step: sgd reads w and
+// g and writes w (3 b); mixed precision updates the fp32 master copy (read
+// and write 4 + 4), reads the fp16 gradient and writes the fp16 copy (2 + 2);
+// momentum adds its fp32 buffer (2 x 4), Adam its two moments (4 x 4).
+double update_traffic(const compiler::Plan& plan);
+
 struct MemoryCosts {
   Cost weights, gradients, optimizer, activations, workspace;
   Cost total() const { return weights + gradients + optimizer + activations + workspace; }

@@ -52,14 +52,6 @@ StateBytes state_bytes(const Plan& p) {
   return {mixed ? 2.0 : b, mixed ? 2.0 : b, mixed ? 4.0 : 0.0, moments};
 }
 
-// Bytes read and written per parameter by an optimizer step (simulate.cpp's rule).
-double update_traffic(const Plan& p) {
-  double b = static_cast<double>(p.element_bytes);
-  double base = p.precision == "mixed" ? 4 + 4 + 2 + 2 : 3 * b;
-  if (p.optimizer == "momentum") return base + 2 * 4;
-  if (p.optimizer == "adam" || p.optimizer == "adamw") return base + 4 * 4;
-  return base;
-}
 
 // Collectives over a group of `size` devices whose consecutive members are
 // `stride` ranks apart (ranks fill a node before the next).
@@ -237,9 +229,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
 
   // ---- batch and microbatches ----
   double b0 = static_cast<double>(plan.batch);
-  double global0 = plan.batch_per == "device" ? b0 * static_cast<double>(devices)
-                   : plan.batch_per == "node" ? b0 * static_cast<double>(sys.nodes)
-                                              : b0;
+  double global0 = written_global_batch(plan);
   Cost written = params.add("batch", b0);
   params.constrain(*params.find("batch"), {1, 1e12, false, true});
   s.global_batch = written * (global0 / b0);

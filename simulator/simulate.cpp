@@ -17,15 +17,6 @@ using compiler::Plan;
 
 namespace {
 
-// Bytes read and written per parameter by an optimizer step.
-double update_traffic(const std::string& optimizer, const std::string& precision, double b) {
-  // sgd reads w and g and writes w; mixed precision updates the fp32 master
-  // copy (read and write 4 + 4), reads the fp16 gradient and writes the fp16 copy.
-  double base = precision == "mixed" ? 4 + 4 + 2 + 2 : 3 * b;
-  if (optimizer == "momentum") return base + 2 * 4;  // its fp32 buffer, read and written
-  if (optimizer == "adam" || optimizer == "adamw") return base + 4 * 4;
-  return base;
-}
 
 std::string arg(const Plan& p, const std::string& key, const std::string& fallback) {
   auto it = p.parallel_args.find(key);
@@ -143,6 +134,13 @@ std::string fitting_changes(const Plan& plan, double capacity) {
 
 }  // namespace
 
+double written_global_batch(const Plan& plan) {
+  double b = static_cast<double>(plan.batch);
+  return plan.batch_per == "device" ? b * static_cast<double>(plan.system.devices())
+         : plan.batch_per == "node" ? b * static_cast<double>(plan.system.nodes)
+                                    : b;
+}
+
 bool build(const Plan& plan, Simulation& s, std::string& error) {
   if (plan.system.crossbar) return build_crossbar(plan, s, error);
   if (uses_parallel_engine(plan)) return build_parallel(plan, s, error);
@@ -159,9 +157,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   const compiler::PlanSystem& sys = plan.system;
   double base_devices = static_cast<double>(sys.devices());
   double b0 = static_cast<double>(plan.batch);
-  double global0 = plan.batch_per == "device" ? b0 * base_devices
-                   : plan.batch_per == "node" ? b0 * static_cast<double>(sys.nodes)
-                                              : b0;
+  double global0 = written_global_batch(plan);
   // `batch` is the experiment's batch as written (per device, per node or global).
   Cost written = params.add("batch", b0);
   params.constrain(*params.find("batch"), {1, 1e12, false, true});
@@ -187,7 +183,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   std::vector<double> sharded(plan.ops.size(), 0);
   std::vector<bool> output_split(plan.ops.size(), false);
   Cost layer_comm = 0;  // model parallelism: communication inside the layers, past their compute
-  double update_bytes_per_param = update_traffic(plan.optimizer, plan.precision, b);
+  double update_bytes_per_param = update_traffic(plan);
 
   // Layers: roofline times; model parallelism for fc and matmul layers.
   for (const compiler::PlanOp& op : plan.ops) {

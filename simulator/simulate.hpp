@@ -80,6 +80,9 @@ struct Simulation {
   std::optional<ParallelLayout> layout;
 };
 
+// The global batch an experiment writes (batch = 16 per device: 16 x devices).
+double written_global_batch(const compiler::Plan& plan);
+
 // Builds the cost model. Fails with a message on an experiment that cannot
 // be simulated (no usable peak, no link between devices, ...).
 bool build(const compiler::Plan& plan, Simulation& out, std::string& error);

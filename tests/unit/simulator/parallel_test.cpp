@@ -104,17 +104,22 @@ TEST_CASE("parallel: the interleaved schedule divides the bubble by the chunks p
   CHECK(run.result.totals.memory_per_device_bytes == approx(2 * 8388608 + 2.5 * 2 * 3 * 4096 + 2 * 4096));
 }
 
+namespace {
+// Units(4) on the 4 devices of Quad, 8 samples each, mixed precision with Adam, ZeRO at `stage`.
+compiler::Result zero_run(int stage) {
+  Run run = simulate(fmt::format("experiment E {{ model = Units; system = Quad; batch = 8 per device; "
+                                 "precision = mixed; optimizer = adam; parallel = data(zero = {}) }}",
+                                 stage));
+  REQUIRE_MESSAGE(run.ok, run.error);
+  return run.result;
+}
+}  // namespace
+
 TEST_CASE("parallel: ZeRO shards the optimizer state, the gradients, then the weights") {
   // Ψ = 4,194,304 parameters in mixed precision with Adam: 2 B weights, 2 B gradients, 4 B master
   // copy and 8 B moments (16 B each), over 4 replicas. Activations: x and four outputs of 2 KiB
   // per sample, 8 samples per device (81,920 B); workspace one output (16,384 B).
-  auto memory = [](int zero) {
-    Run run = simulate(fmt::format("experiment E {{ model = Units; system = Quad; batch = 8 per device; "
-                                   "precision = mixed; optimizer = adam; parallel = data(zero = {}) }}",
-                                   zero));
-    REQUIRE_MESSAGE(run.ok, run.error);
-    return run.result.totals.memory_per_device_bytes - 81920 - 16384;
-  };
+  auto memory = [](int zero) { return zero_run(zero).totals.memory_per_device_bytes - 81920 - 16384; };
   const double psi = 4194304;
   CHECK(memory(0) == approx(16 * psi));
   CHECK(memory(1) == approx(4 * psi + 12 * psi / 4));
@@ -124,13 +129,7 @@ TEST_CASE("parallel: ZeRO shards the optimizer state, the gradients, then the we
 }
 
 TEST_CASE("parallel: ZeRO's traffic: an all-reduce's worth per step, 1.5x per microbatch at stage 3") {
-  auto step = [](int zero) {
-    Run run = simulate(fmt::format("experiment E {{ model = Units; system = Quad; batch = 8 per device; "
-                                   "precision = mixed; optimizer = adam; parallel = data(zero = {}) }}",
-                                   zero));
-    REQUIRE_MESSAGE(run.ok, run.error);
-    return run.result.totals.iteration_s;
-  };
+  auto step = [](int zero) { return zero_run(zero).totals.iteration_s; };
   // Gradients (and weights) of 4,194,304 parameters in 2 B: 8,388,608 B; a ring over 4 devices at
   // 10 GB/s moves 2 * 3/4 of it: 1.2582912 ms.
   const double ring = 2 * 0.75 * 8388608 / 1e10;

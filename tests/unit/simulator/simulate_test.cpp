@@ -139,24 +139,19 @@ TEST_CASE("simulate: an experiment that does not fit says by how much") {
   CHECK(run.error == "experiment 'E' needs 121.93 GB per device but 'D' has 16.00 GB: 105.93 GB too much; "
                      "each of these fits: microbatch = 1 (0.01 GB)");
   // Weights of 5.12 G parameters (20.5 GB in fp32) fit no knob on one device.
-  Run huge = simulate_spec(std::string(kHardware) + R"(
+  const std::string huge_model = R"(
 model Huge {
   input x: f32[1024]
   output fc(x, 5000000, bias = false)
 }
-experiment H { model = Huge; system = D; batch = 64; optimizer = adam }
-)");
+)";
+  Run huge = simulate_spec(kHardware + huge_model + "experiment H { model = Huge; system = D; batch = 64; optimizer = adam }");
   CHECK(huge.error.ends_with("; none of these fits on its own: recompute = full, microbatch = 1, "
                              "precision = mixed, batch = 32"));
   // On 8 devices: ZeRO 3 shards the 82 GB of state but gathers the one 20.5 GB layer whole (twice, with
   // the prefetch): no; tensor parallelism splits the layer: 8 ways fit (2 and 4 were tried first).
-  Run spread = simulate_spec(std::string(kHardware) + R"(
-model Huge {
-  input x: f32[1024]
-  output fc(x, 5000000, bias = false)
-}
-experiment H { model = Huge; system = Box; batch = 64; optimizer = adam }
-)");
+  Run spread =
+      simulate_spec(kHardware + huge_model + "experiment H { model = Huge; system = Box; batch = 64; optimizer = adam }");
   CHECK(spread.error.ends_with("66.24 GB too much; each of these fits: tensor = 8 (10.56 GB)"));
 }
 
