@@ -135,6 +135,15 @@ struct Plan {
   std::int64_t tokens_per_sample = 0;      // a sequence model's input length (token ids); 0 otherwise
   std::string parallel = "data";      // data, model, pipeline, hybrid
   std::map<std::string, std::string> parallel_args;  // allreduce = ring, overlap = true, ...
+  // One of parallel_args, or `fallback` when the experiment does not give it.
+  std::string parallel_arg(const std::string& key, const std::string& fallback) const {
+    auto it = parallel_args.find(key);
+    return it == parallel_args.end() ? fallback : it->second;
+  }
+  std::int64_t parallel_integer(const std::string& key, std::int64_t fallback) const {
+    auto it = parallel_args.find(key);
+    return it == parallel_args.end() ? fallback : std::stoll(it->second);
+  }
   std::map<std::string, double> software_efficiency;  // framework efficiency per op class
   std::optional<double> software_overhead;            // s per layer
   std::string software_name;

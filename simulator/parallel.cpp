@@ -18,16 +18,6 @@ using compiler::PlanOp;
 
 namespace {
 
-std::string arg(const Plan& p, const std::string& key, const std::string& fallback) {
-  auto it = p.parallel_args.find(key);
-  return it == p.parallel_args.end() ? fallback : it->second;
-}
-
-std::int64_t integer_arg(const Plan& p, const std::string& key, std::int64_t fallback) {
-  auto it = p.parallel_args.find(key);
-  return it == p.parallel_args.end() ? fallback : std::stoll(it->second);
-}
-
 std::int64_t attr(const PlanOp& op, const char* name) {
   int i = op.def ? op.def->param_index(name) : -1;
   if (i < 0) return 0;
@@ -166,11 +156,11 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   // ---- the layout ----
   ParallelLayout L;
   bool hybrid = plan.parallel == "hybrid";
-  L.tensor = hybrid ? integer_arg(plan, "tensor", 1) : 1;
-  L.pipeline = hybrid ? integer_arg(plan, "pipeline", 1) : 1;
+  L.tensor = hybrid ? plan.parallel_integer("tensor", 1) : 1;
+  L.pipeline = hybrid ? plan.parallel_integer("pipeline", 1) : 1;
   std::int64_t tp = L.tensor * L.pipeline;
   if (hybrid && plan.parallel_args.count("data")) {
-    L.data = integer_arg(plan, "data", 1);
+    L.data = plan.parallel_integer("data", 1);
   } else {
     if (devices % tp != 0) {
       error = fmt::format("tensor {} x pipeline {} = {} devices do not divide the {} devices of '{}'", L.tensor,
@@ -191,15 +181,15 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
                         L.tensor, sys.name, per_node, per_node);
     return false;
   }
-  L.expert = hybrid ? integer_arg(plan, "expert", 1) : 1;
+  L.expert = hybrid ? plan.parallel_integer("expert", 1) : 1;
   if (L.data % L.expert != 0) {
     error = fmt::format("expert parallelism over {} replicas needs the data-parallel degree ({}) to be a multiple "
                         "of it", L.expert, L.data);
     return false;
   }
-  L.sequence = arg(plan, "sequence", "false") == "true";
-  L.schedule = arg(plan, "schedule", "one_f_one_b");
-  L.chunks = integer_arg(plan, "virtual", 1);
+  L.sequence = plan.parallel_arg("sequence", "false") == "true";
+  L.schedule = plan.parallel_arg("schedule", "one_f_one_b");
+  L.chunks = plan.parallel_integer("virtual", 1);
   if (L.schedule == "interleaved" && L.chunks < 2) {
     error = "the interleaved schedule needs virtual >= 2 model chunks per device (virtual = 1 is one_f_one_b)";
     return false;
@@ -208,9 +198,9 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     error = fmt::format("virtual = {} model chunks per device needs schedule = interleaved", L.chunks);
     return false;
   }
-  L.zero = static_cast<int>(integer_arg(plan, "zero", 0));
+  L.zero = static_cast<int>(plan.parallel_integer("zero", 0));
   L.microbatch = plan.microbatch.value_or(1);
-  bool overlap = arg(plan, "overlap", "false") == "true";
+  bool overlap = plan.parallel_arg("overlap", "false") == "true";
   bool training = plan.phase == "training";
   if (!training && (L.zero > 0 || plan.recompute != "none")) {
     error = "ZeRO and recomputation are training techniques; this experiment is inference";

@@ -18,11 +18,6 @@ using compiler::Plan;
 namespace {
 
 
-std::string arg(const Plan& p, const std::string& key, const std::string& fallback) {
-  auto it = p.parallel_args.find(key);
-  return it == p.parallel_args.end() ? fallback : it->second;
-}
-
 // Memory per device of a variant of the plan, or nothing when it cannot be
 // simulated (a layout the system does not allow, ...).
 std::optional<double> memory_of(const Plan& plan) {
@@ -48,13 +43,9 @@ std::string fitting_changes(const Plan& plan, double capacity) {
   bool training = plan.phase == "training";
   bool hybrid = plan.parallel == "hybrid";
   bool model_parallel = plan.parallel == "model";
-  auto integer_arg = [&](const char* key, std::int64_t fallback) {
-    auto it = plan.parallel_args.find(key);
-    return it == plan.parallel_args.end() ? fallback : std::stoll(it->second);
-  };
   if (training && !model_parallel && plan.system.devices() > 1) {
     std::vector<Variant> zero;
-    for (std::int64_t z = integer_arg("zero", 0) + 1; z <= 3; ++z) {
+    for (std::int64_t z = plan.parallel_integer("zero", 0) + 1; z <= 3; ++z) {
       Plan v = plan;
       v.parallel_args["zero"] = std::to_string(z);
       zero.push_back({fmt::format("zero = {}", z), v});
@@ -77,7 +68,8 @@ std::string fitting_changes(const Plan& plan, double capacity) {
     knobs.push_back({{"microbatch = 1", v}});
   }
   if (!model_parallel) {
-    std::int64_t t = hybrid ? integer_arg("tensor", 1) : 1, p = hybrid ? integer_arg("pipeline", 1) : 1;
+    std::int64_t t = hybrid ? plan.parallel_integer("tensor", 1) : 1;
+    std::int64_t p = hybrid ? plan.parallel_integer("pipeline", 1) : 1;
     Plan base = plan;
     if (!hybrid && base.batch_per != "global") {  // a replica's batch, written globally
       base.batch *= base.batch_per == "device" ? plan.system.devices() : plan.system.nodes;
@@ -172,7 +164,7 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 
   bool training = plan.phase == "training";
   bool model_parallel = plan.parallel == "model";
-  bool tensor = model_parallel && arg(plan, "scheme", "summa") == "tensor";
+  bool tensor = model_parallel && plan.parallel_arg("scheme", "summa") == "tensor";
   std::size_t fc_seen = 0;  // tensor parallelism: fc layers alternate column- and row-parallel
   double b = static_cast<double>(plan.element_bytes);
   Cost update_rate = dev.bandwidth;
@@ -271,8 +263,8 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
 
   // Gradient exchange (data parallelism).
   if (training && !model_parallel) {
-    std::string algorithm = arg(plan, "allreduce", "ring");
-    bool overlap = arg(plan, "overlap", "false") == "true";
+    std::string algorithm = plan.parallel_arg("allreduce", "ring");
+    bool overlap = plan.parallel_arg("overlap", "false") == "true";
     double bucket = 25.0 * 1024 * 1024;  // PyTorch DDP's default bucket
     if (auto it = plan.parallel_args.find("bucket"); it != plan.parallel_args.end()) bucket = std::stod(it->second);
     double total_gradient = 0;
