@@ -186,7 +186,24 @@ int run_simulate(const SimulateOptions& o) {
         sp.devices = sim.devices.evaluate(point);
         compiler::Result r;
         auto e0 = clock::now();
-        if (simulator::evaluate(sim, point, r, sp.error)) sp.result = std::move(r);
+        if (sim.layout && (scale_key == "nodes" || scale_key == "devices_per_node")) {
+          // A tensor x pipeline x data layout is built for its device count: each point is
+          // built anew, the data-parallel degree following the devices.
+          compiler::Plan at = plan;
+          auto count = std::llround(point[*sim.params.find(scale_key)]);
+          (scale_key == "nodes" ? at.system.nodes : at.system.devices_per_node) = count;
+          at.parallel_args.erase("data");
+          sp.devices = static_cast<double>(at.system.devices());
+          Simulation rebuilt;
+          bool ok = simulator::build(at, rebuilt, sp.error);
+          for (const std::string& assignment : o.set) {
+            std::size_t eq = assignment.find('=');
+            ok = ok && set_parameter(rebuilt.params, assignment.substr(0, eq), assignment.substr(eq + 1), sp.error);
+          }
+          if (ok && simulator::evaluate(rebuilt, rebuilt.params.values(), r, sp.error)) sp.result = std::move(r);
+        } else if (simulator::evaluate(sim, point, r, sp.error)) {
+          sp.result = std::move(r);
+        }
         evaluating += clock::now() - e0;
         ++evaluations;
         points.push_back(std::move(sp));
