@@ -407,6 +407,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   std::size_t stages = static_cast<std::size_t>(L.pipeline);
   std::vector<Cost> F(stages), B(stages), Fc(stages), Bc(stages);
   std::vector<double> weights(stages, 0), kept(stages, 0), largest_params(stages, 0), largest_out(stages, 0);
+  std::vector<double> expert_weights(stages, 0);  // a moe's: exchanged and sharded over the d / e replicas holding them
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t st = L.stage_of[i];
     const OpCost& c = costs[i];
@@ -415,6 +416,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     Fc[st] = Fc[st] + c.forward_comm;
     Bc[st] = Bc[st] + c.backward_comm;
     weights[st] += c.params;
+    if (plan.ops[i].op == "moe") expert_weights[st] += c.params;
     largest_params[st] = std::max(largest_params[st], c.params);
     largest_out[st] = std::max(largest_out[st], static_cast<double>(plan.ops[i].activation_bytes) * out_share(i));
     bool dropped = full && repeated[unit_of[i]];
@@ -468,47 +470,50 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   StateBytes sb = state_bytes(plan);
   Cost step_max = 0, step_sum = 0, exposed = 0, compute_max = 0, update_max = 0;
   Cost memory = 0;
+  // The weights of a stage in two groups: the dense ones, replicated over the d replicas (ranks t
+  // apart), and the experts', over the d / e replicas holding the same experts (t · e apart).
+  struct Part {
+    double params;
+    std::int64_t replicas, stride;
+  };
   for (std::size_t st = 0; st < stages; ++st) {
     Cost S = training ? F[st] + B[st] : F[st];
     Cost exchange = 0;
-    Cost W = Cost(weights[st] * sb.weights), G = Cost(weights[st] * sb.gradients);
-    if (training && L.zero == 3) {
-      // Every microbatch: the stage's weights gathered forward and backward, its gradients reduce-scattered.
-      Cost per_microbatch = (groups.allreduce(W, L.data, L.tensor) * 2 + groups.allreduce(G, L.data, L.tensor)) / 2;
-      S = max(S, per_microbatch);
-    } else if (training && L.zero > 0) {
-      exchange = (groups.allreduce(G, L.data, L.tensor) + groups.allreduce(W, L.data, L.tensor)) / 2;
-    } else if (training) {
-      exchange = groups.allreduce(G, L.data, L.tensor);
+    const Part parts[] = {{weights[st] - expert_weights[st], L.data, L.tensor},
+                          {expert_weights[st], L.data / L.expert, L.tensor * L.expert}};
+    Cost per_microbatch = 0;
+    double updated = 0, sharded = 0, state = 0;  // parameters; bytes per device
+    for (const Part& part : parts) {
+      if (part.params <= 0) continue;
+      Cost W = Cost(part.params * sb.weights), G = Cost(part.params * sb.gradients);
+      Cost reduce = groups.allreduce(G, part.replicas, part.stride);
+      Cost gather = groups.allreduce(W, part.replicas, part.stride);
+      double r = static_cast<double>(part.replicas);
+      // Every microbatch at ZeRO 3: the weights gathered forward and backward, the gradients reduce-scattered;
+      // ZeRO 1 and 2: the gradients reduce-scattered and the weights gathered once; else an all-reduce.
+      if (training && L.zero == 3) per_microbatch = per_microbatch + (gather * 2 + reduce) / 2;
+      else if (training && L.zero > 0) exchange = exchange + (reduce + gather) / 2;
+      else if (training) exchange = exchange + reduce;
+      updated += L.zero > 0 ? part.params / r : part.params;
+      // Memory: ZeRO 1 shards the master copy and the moments, 2 the gradients too, 3 the weights too.
+      double whole = 0, split = 0;
+      (L.zero >= 1 ? split : whole) += training ? part.params * (sb.master + sb.optimizer) : 0;
+      (L.zero >= 2 ? split : whole) += training ? part.params * sb.gradients : 0;
+      (L.zero >= 3 ? split : whole) += part.params * sb.weights;
+      state += whole;
+      sharded += split / r;
     }
+    if (training && L.zero == 3) S = max(S, per_microbatch);
     if (overlap) exchange = max(exchange - B[st], Cost(0));
     step_max = max(step_max, S);
     step_sum = step_sum + S;
     exposed = max(exposed, exchange);
-    Cost update = 0;
-    if (training) {
-      double updated = L.zero > 0 ? weights[st] / d : weights[st];
-      update = Cost(updated * update_per_param) / dev.bandwidth;
-    }
+    Cost update = training ? Cost(updated * update_per_param) / dev.bandwidth : Cost(0);
     update_max = max(update_max, update);
     Cost busy = m * (training ? F[st] - Fc[st] + B[st] - Bc[st] : F[st] - Fc[st]) + update;
     compute_max = max(compute_max, busy);
-    // Memory of this stage's devices.
-    double state = training ? weights[st] * (sb.gradients + sb.master + sb.optimizer) : 0;
-    double w = weights[st] * sb.weights;
-    double sharded = 0;  // per device, divided by d below
-    if (L.zero >= 1) {
-      sharded += weights[st] * (sb.master + sb.optimizer);
-      state -= weights[st] * (sb.master + sb.optimizer);
-    }
-    if (L.zero >= 2) {
-      sharded += weights[st] * sb.gradients;
-      state -= weights[st] * sb.gradients;
-    }
-    if (L.zero >= 3) {
-      sharded += w;
-      w = 2 * largest_params[st] * sb.weights;  // the layer gathered now and the next, prefetched
-    }
+    // ZeRO 3 holds, besides its shards, the layer gathered now and the next, prefetched.
+    if (L.zero >= 3) state += 2 * largest_params[st] * sb.weights;
     Cost in_flight = 1;
     if (training) {
       double ahead = static_cast<double>(L.pipeline) - static_cast<double>(st);
@@ -518,7 +523,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     }
     Cost activations = training ? microbatch * (Cost(kept[st]) * in_flight + recompute_working)
                                 : microbatch * Cost(largest_out[st] * 2);
-    Cost total = Cost(w + state + sharded / d) + activations + microbatch * largest_out[st];
+    Cost total = Cost(state + sharded) + activations + microbatch * largest_out[st];
     memory = max(memory, total);
   }
   Cost pipeline = L.pipeline == 1 ? m * step_max : m * step_max + Cost((p - 1) / v) * (step_sum / p);
@@ -538,7 +543,8 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     l.forward_memory = m * c.forward_memory;
     l.comm = m * c.forward_comm;
     if (training && plan.ops[i].params > 0) {
-      double updated = L.zero > 0 ? c.params / d : c.params;
+      double replicas = plan.ops[i].op == "moe" ? d / e : d;  // the experts' are sharded over d / e
+      double updated = L.zero > 0 ? c.params / replicas : c.params;
       l.update = Cost(updated * update_per_param) / dev.bandwidth;
     }
     s.forward = s.forward + l.forward;

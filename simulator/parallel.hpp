@@ -33,7 +33,8 @@
 //            of the step for equal stages, for GPipe and 1F1B alike (they
 //            differ in memory).
 //   exchange after the last microbatch, the gradients of each device's
-//            share of the weights over its d replicas: an all-reduce (ZeRO 1
+//            share of the weights over its d replicas (a moe's over the
+//            d / e that hold the same experts): an all-reduce (ZeRO 1
 //            and 2: a reduce-scatter of the gradients and an all-gather of the
 //            weights, the same bytes); ZeRO 3 instead all-gathers each
 //            stage's weights forward and backward and reduce-scatters its

@@ -335,3 +335,22 @@ experiment E { model = Experts; system = Duo; batch = 4; parallel = hybrid(exper
 )");
   CHECK(odd.error == "expert parallelism over 2 replicas: layer 'moe1' has 3 experts, not a multiple");
 }
+
+TEST_CASE("parallel: experts' weights are exchanged and sharded over the replicas that hold them") {
+  // moe(x, 4, 2, 32) on [8, 16]: 6,208 parameters (router 64, experts 4 x 3 x 16 x 32). Mixed precision
+  // with Adam and ZeRO 1 over 4 replicas: 2 + 2 B whole, 12 B sharded. Expert parallelism over 2 halves
+  // each device's experts (3,104) and shards their state over the 2 replicas holding the same ones.
+  auto memory = [](int expert) {
+    Run run = simulate(fmt::format(R"(
+model Experts {{
+  input x: f32[8, 16]
+  output moe(x, 4, 2, 32)
+}}
+experiment E {{ model = Experts; system = Quad; batch = 8; precision = mixed; optimizer = adam;
+               parallel = hybrid(expert = {}, zero = 1) }}
+)", expert));
+    REQUIRE_MESSAGE(run.ok, run.error);
+    return run.result.totals.memory_per_device_bytes;
+  };
+  CHECK(memory(1) - memory(2) == approx((4 * 6208 + 12 * 6208 / 4.0) - (4 * 3104 + 12 * 3104 / 2.0)));
+}
