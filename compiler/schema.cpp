@@ -210,6 +210,9 @@ const Schema& hybrid_parallel_schema() {
               "along the sequence, reduce-scatter and all-gather in place of all-reduce"),
       choice("schedule", {"gpipe", "one_f_one_b", "interleaved"}, "pipeline schedule: GPipe, 1F1B (PipeDream-Flush; the default) or interleaved 1F1B"),
       integer("virtual", "model chunks per device with the interleaved schedule", 1, 1e6),
+      choice("balance", {"layers", "cost"},
+             "how the pipeline is cut: as many repeated layers per stage as possible (the default, as "
+             "Megatron-LM does), or where the layers' real costs are most even"),
       zero_stage(),
       boolean("overlap", "overlap the data-parallel gradient exchange with the last microbatch's backward"),
   }};

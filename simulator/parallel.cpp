@@ -394,7 +394,23 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   for (std::size_t i = 0; i < n; ++i)
     unit_cost[unit_of[i]] +=
         (costs[i].forward + costs[i].backward + costs[i].recompute).evaluate(params.values());
-  std::vector<std::size_t> starts = partition(unit_cost, chunks);
+  // Frameworks give each chunk as many of the repeated layers (`layerN.*`) as they can, the ops before
+  // the first on the first chunk and those after the last on the last (Megatron-LM); `balance = cost`
+  // cuts where the layers' real costs are most even. A model with fewer repeated layers than chunks
+  // (a CNN's stages) is cut by cost.
+  std::vector<std::size_t> layer_units;
+  for (std::size_t u = 0; u < unit_names.size(); ++u)
+    if (repeated[u]) layer_units.push_back(u);
+  std::vector<std::size_t> starts;
+  if (plan.parallel_arg("balance", "layers") == "layers" && layer_units.size() >= chunks) {
+    std::size_t per = layer_units.size() / chunks, extra = layer_units.size() % chunks, next = 0;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      starts.push_back(c == 0 ? 0 : layer_units[next]);
+      next += per + (c < extra ? 1 : 0);
+    }
+  } else {
+    starts = partition(unit_cost, chunks);
+  }
   std::vector<std::size_t> chunk_of_unit(unit_names.size());
   for (std::size_t c = 0, u = 0; u < unit_names.size(); ++u) {
     while (c + 1 < starts.size() && u >= starts[c + 1]) ++c;

@@ -21,10 +21,14 @@
 //            all-reduce into a reduce-scatter and an all-gather (the same time).
 //            Expert parallelism spreads a moe's experts over e replicas and
 //            exchanges the routed tokens all-to-all, twice each way.
-//   stages   the model's top-level layers (`layer7.*`; an op outside any is
-//            its own) cut into p · v contiguous chunks with the largest chunk
-//            as small as the layers' real costs allow; chunk j runs on stage
-//            j mod p (v > 1: interleaved). A cut sends the tensors that cross
+//   stages   the model's repeated top-level layers (`layer7.*`) cut into
+//            p · v contiguous chunks of as equal a count as they divide into
+//            (the ops before the first on the first chunk, those after the
+//            last on the last, as Megatron-LM cuts), or with `balance = cost`
+//            (and for models with fewer such layers than chunks) cut where
+//            their real costs make the largest chunk smallest; chunk j runs on
+//            stage j mod p (v > 1: interleaved). Each stage's time is its own
+//            layers' real cost: the slowest sets the pace. A cut sends the tensors that cross
 //            it, b samples' worth, 1/t per tensor rank (Megatron's
 //            scatter/gather), forward and, as gradients, backward, over the
 //            link between the stages' devices.

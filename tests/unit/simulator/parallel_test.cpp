@@ -354,3 +354,23 @@ experiment E {{ model = Experts; system = Quad; batch = 8; precision = mixed; op
   };
   CHECK(memory(1) - memory(2) == approx((4 * 6208 + 12 * 6208 / 4.0) - (4 * 3104 + 12 * 3104 / 2.0)));
 }
+
+TEST_CASE("parallel: stages get equal counts of layers, or equal costs with balance = cost") {
+  // Four units and a head four times a unit's work (1024 -> 4096) on 2 stages, one microbatch of 2.
+  std::string spec = R"(
+model Headed {
+  input x: f32[1024]
+  repeat layer in 1..=4 { x = unit(x, name = "") }
+  output fc(x, 4096, bias = false)
+}
+experiment E { model = Headed; system = Duo; batch = 2; microbatch = 2; parallel = hybrid(pipeline = 2, balance = )";
+  Run layers = simulate(spec + "layers) }");
+  Run cost = simulate(spec + "cost) }");
+  REQUIRE_MESSAGE(layers.ok, layers.error);
+  REQUIRE_MESSAGE(cost.ok, cost.error);
+  // Layers: [x, layer1, layer2] and [layer3, layer4, head]: S0 = 5 fc + a send, S1 = 18 fc + a send (the head
+  // 4 forward, 8 backward); step = max S + (p - 1) mean S with m = 1; updates of 1 and 6 fc's weights.
+  CHECK(layers.result.totals.iteration_s == approx(29.5 * kForward + 2 * kSend + 6 * kUpdate));
+  // Cost: [x, layer1 .. layer4] (11 fc + a send) and [head] (12 fc + a send).
+  CHECK(cost.result.totals.iteration_s == approx(23.5 * kForward + 2 * kSend + 4 * kUpdate));
+}
