@@ -6,6 +6,11 @@
 # Usage: scripts/fuzz.sh [SECONDS=60] [TARGET...]     targets: frontend quantity (default: both)
 #        FUZZ_RUNS=N scripts/fuzz.sh ...               stop each target after N executions instead
 #        FUZZ_JOBS=N scripts/fuzz.sh ...               N fuzzing processes (libFuzzer's -fork; time only)
+#        FUZZ_TIMEOUT=S scripts/fuzz.sh ...            report inputs slower than S s (default 1: a hang)
+#
+# The 1 s limit is wall-clock time: on a machine busy with builds or tests an ordinary input can
+# take longer. Fuzz on an idle machine, or raise FUZZ_TIMEOUT there and time each reported input
+# alone (build-fuzz/bin/dlc_fuzz_TARGET FILE): a hang is one that takes over 1 s by itself.
 #
 # Seeds: every .dlc file of the repository (frontend) and tests/fuzz/seeds/quantity, with the
 # saved corpus tests/fuzz/corpus/TARGET, which this run's new coverage is merged into (minimised),
@@ -54,7 +59,7 @@ for t in "${targets[@]}"; do
   [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
   [ "${FUZZ_JOBS:-1}" -gt 1 ] && limit+=(-fork="$FUZZ_JOBS")
   echo "fuzz: $t for ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s}"
-  if ! "$build/bin/dlc_fuzz_$t" "${limit[@]}" -timeout=1 -rss_limit_mb=4096 -print_final_stats=1 \
+  if ! "$build/bin/dlc_fuzz_$t" "${limit[@]}" -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix="$findings/" "$work" "$saved" "$seeds" 2>"$build/fuzz-$t.log"; then
     status=1
     echo "fuzz: $t: a finding in $findings/ (log: $build/fuzz-$t.log)"
