@@ -51,6 +51,14 @@ struct CompareOptions {
 };
 int run_compare(const CompareOptions& options);
 
+struct ValidateOptions {
+  std::string dataset;  // a CSV of published measurements (tests/validation/rows.csv)
+  std::string limits;   // --check: a CSV of recorded MAPEs
+  std::string format;
+  std::string output;
+};
+int run_validate(const ValidateOptions& options);
+
 struct RunOptions {
   std::string file;
   std::string experiment;     // "" = the file's only experiment

@@ -126,6 +126,20 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv"}));
   compare_cmd->add_option("-o,--output", compare.output, "write to FILE (atomically) instead of stdout");
 
+  dlc::tools::ValidateOptions validate;
+  CLI::App* validate_cmd = app.add_subcommand(
+      "validate", "Published measurements against dlc's predictions: per-row error, MAPE and bias per split and "
+                  "workload class (the accuracy benchmark, tests/validation/)");
+  validate_cmd->add_option("dataset", validate.dataset, "a CSV of published figures and the experiments that model "
+                                                        "them (tests/validation/rows.csv)")
+      ->required();
+  validate_cmd->add_option("--check", validate.limits,
+                           "a CSV of recorded MAPEs (scope,mape,margin): exit 1 when a scope is worse by more than "
+                           "its margin");
+  validate_cmd->add_option("--format", validate.format, "table, json (schema dlc.validation/1) or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  validate_cmd->add_option("-o,--output", validate.output, "write to FILE (atomically) instead of stdout");
+
   dlc::tools::RunOptions runopt;
   CLI::App* run_cmd = app.add_subcommand(
       "run", "Run an experiment as a real benchmark on this machine (oneDNN on the CPU) and measure each layer; "
@@ -209,6 +223,7 @@ int run(int argc, char** argv) {
   if (models_cmd->parsed()) return dlc::tools::run_models(models);
   if (simulate_cmd->parsed()) return dlc::tools::run_simulate(simulate);
   if (compare_cmd->parsed()) return dlc::tools::run_compare(compare);
+  if (validate_cmd->parsed()) return dlc::tools::run_validate(validate);
   if (run_cmd->parsed()) return dlc::tools::run_run(runopt);
   if (calibrate_cmd->parsed()) return dlc::tools::run_calibrate(calibrate);
   return 1;
