@@ -262,7 +262,8 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     // An input is written by the data loader, a view shares its input's
     // memory: neither moves bytes on the device nor keeps an output of its own.
     const OpDef* def = find_op(l.op);
-    bool no_work = l.op_class == OpClass::input || (def && def->view);
+    // Dropout is the identity at inference: frameworks skip it (the CPU runtime runs it as a view too).
+    bool no_work = l.op_class == OpClass::input || (def && def->view) || (l.op == "dropout" && p.phase == "inference");
     // Backward reads the output's gradient and the inputs and writes the
     // inputs' gradients; a layer fed only by data writes none, and one that
     // also has no weights has no backward at all.

@@ -357,3 +357,19 @@ experiment E { model = C; system = D; batch = 16; )" + parallel + " }\n");
   CHECK(memory("sigmoid", "parallel = data(zero = 0)") - memory("relu", "parallel = data(zero = 0)") ==
         approx(1024 * 16));
 }
+
+TEST_CASE("simulate: dropout costs nothing at inference, its mask and pass in training") {
+  auto dropout_time = [](const std::string& phase) {
+    Run run = simulate_spec(std::string(kHardware) + R"(
+model Drop {
+  input x: f32[1024]
+  output dropout(fc(x, 1000), rate = 0.1)
+}
+experiment E { model = Drop; system = D; batch = 64; phase = )" + phase + " }\n");
+    REQUIRE_MESSAGE(run.ok, run.error);
+    return layer(run.result, "dropout1").forward_s;
+  };
+  CHECK(dropout_time("inference") == 0);
+  // Training: it reads the fc's output and writes its own, 2 * 1000 * 4 B * 64 at 100 GB/s.
+  CHECK(dropout_time("training") == approx(2 * 1000 * 4 * 64 / 1e11));
+}
