@@ -113,6 +113,11 @@ TEST_CASE("library: trainable parameters equal the reference implementations") {
   }
   // ResNet-50: torchvision's 25,557,032 plus the released Caffe model's conv1 bias.
   CHECK(entry("ResNet50").params_trainable == 25'557'032 + 64);
+  // ResNet-50 v1.5 is torchvision's resnet50 itself: the same parameters, the stride on the 3x3
+  // convolution. torchvision's table gives 4.09 "GFLOPS" (multiply-accumulates of the convolutions and
+  // the fc); dlc also counts a multiply-add per element of each batch norm: 4.10 G in all.
+  CHECK(entry("ResNet50v15").params_trainable == 25'557'032);
+  CHECK(rounded(static_cast<double>(entry("ResNet50v15").macs_forward) / 1e9, 2) == approx(4.10));
 }
 
 TEST_CASE("library: large language models have their published parameter counts") {
