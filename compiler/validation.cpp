@@ -20,6 +20,7 @@ const std::vector<Metric>& metrics() {
       {"samples_per_s", lang::dims::sample_rate()},
       {"samples_per_s_per_device", lang::dims::sample_rate()},
       {"tokens_per_s", lang::dims::frequency()},
+      {"tokens_per_s_per_device", lang::dims::frequency()},
       {"flops_per_device", lang::dims::op_rate()},
       {"mfu", lang::dims::number()},
   };

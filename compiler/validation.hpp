@@ -13,8 +13,9 @@
 //               never moved after a row's error has been seen
 //   spec        a .dlc file, relative to the data set's folder
 //   metric      what the figure is: iteration_s (time), samples_per_s and
-//               samples_per_s_per_device (samples/s), tokens_per_s (a count per
-//               second: 1.2M/s), flops_per_device (FLOP/s: 163 TFLOPS), mfu (%)
+//               samples_per_s_per_device (samples/s), tokens_per_s and
+//               tokens_per_s_per_device (a count per second: 1.2M/s),
+//               flops_per_device (FLOP/s: 163 TFLOPS), mfu (%)
 //   published   the figure with its unit, checked against the metric's
 //               dimension ("163 TFLOPS", "2230 samples/s", "1.42 s", "46.2 %")
 //   source      paper and table, or repository, path and version

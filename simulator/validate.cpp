@@ -26,6 +26,7 @@ std::optional<double> metric_of(const compiler::Result& r, double devices, const
   if (metric == "samples_per_s_per_device") return r.totals.samples_per_s / devices;
   if (!r.utilisation) return std::nullopt;
   if (metric == "tokens_per_s") return r.utilisation->tokens_per_s;
+  if (metric == "tokens_per_s_per_device" && r.utilisation->tokens_per_s) return *r.utilisation->tokens_per_s / devices;
   if (metric == "flops_per_device") return r.utilisation->flops_per_device_per_s;
   if (metric == "mfu") return r.utilisation->mfu;
   return std::nullopt;
