@@ -45,10 +45,11 @@ std::string validation_json(const Validation& v);  // schema dlc.validation/1
 std::string validation_csv(const Validation& v);
 
 // Checks the scopes against a limits file (CSV: scope,mape,margin; one row per
-// scope, MAPE and margin as fractions): a scope whose MAPE exceeds its
-// recorded value by more than the margin, a scope the file names that has no
-// rows, or a row that failed is a failure. False with a message when the file
-// cannot be read.
+// scope, MAPE and margin as fractions; and `failed,N,0`, the rows the model
+// cannot simulate yet): a scope whose MAPE exceeds its recorded value by more
+// than the margin, a scope the file names that has no rows, or more rows that
+// cannot be simulated than recorded is a failure. False with a message when
+// the file cannot be read.
 bool check_limits(const Validation& v, const std::string& path, std::vector<std::string>& failures,
                   std::string& error);
 
