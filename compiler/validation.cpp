@@ -17,6 +17,7 @@ struct Metric {
 const std::vector<Metric>& metrics() {
   static const std::vector<Metric> all = {
       {"iteration_s", lang::dims::time()},
+      {"total_s", lang::dims::time()},
       {"samples_per_s", lang::dims::sample_rate()},
       {"samples_per_s_per_device", lang::dims::sample_rate()},
       {"tokens_per_s", lang::dims::frequency()},

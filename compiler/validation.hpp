@@ -12,7 +12,8 @@
 //               holdout (never does); decided before anything is fitted and
 //               never moved after a row's error has been seen
 //   spec        a .dlc file, relative to the data set's folder
-//   metric      what the figure is: iteration_s (time), samples_per_s and
+//   metric      what the figure is: iteration_s and total_s (the whole run:
+//               dataset x epochs or tokens) (time), samples_per_s and
 //               samples_per_s_per_device (samples/s), tokens_per_s and
 //               tokens_per_s_per_device (a count per second: 1.2M/s),
 //               flops_per_device (FLOP/s: 163 TFLOPS), mfu (%)

@@ -23,6 +23,7 @@ namespace {
 // The metric of a simulated result, in its base unit; nothing when the result has none.
 std::optional<double> metric_of(const compiler::Result& r, double devices, const std::string& metric) {
   if (metric == "iteration_s") return r.totals.iteration_s;
+  if (metric == "total_s") return r.totals.total_s;
   if (metric == "samples_per_s") return r.totals.samples_per_s;
   if (metric == "samples_per_s_per_device") return r.totals.samples_per_s / devices;
   if (!r.utilisation) return std::nullopt;

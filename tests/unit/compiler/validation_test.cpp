@@ -58,7 +58,7 @@ TEST_CASE("validation: malformed rows are errors at their line") {
   CHECK(read_error("r1,CNN training,test,a.dlc,e,mfu,40 %,x\n") ==
         "bad.csv:2: split 'test': expected calibration or holdout");
   CHECK(read_error("r1,CNN training,holdout,a.dlc,e,images,40 %,x\n") ==
-        "bad.csv:2: unknown metric 'images' (one of: iteration_s, samples_per_s, samples_per_s_per_device, "
+        "bad.csv:2: unknown metric 'images' (one of: iteration_s, total_s, samples_per_s, samples_per_s_per_device, "
         "tokens_per_s, tokens_per_s_per_device, flops_per_device, mfu)");
   CHECK(read_error("r1,CNN training,holdout,a.dlc,e,iteration_s,3.4 GB,x\n") ==
         "bad.csv:2: published figure '3.4 GB' is size (B), but metric iteration_s is time (s)");
