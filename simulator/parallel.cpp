@@ -138,13 +138,10 @@ bool uses_parallel_engine(const Plan& p) {
 }
 
 bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
-  s = Simulation{};
-  s.plan = plan;
-  Params& params = s.params;
   DeviceCosts dev;
-  if (!device_costs(plan, params, dev, error)) return false;
   NetworkCosts net;
-  if (!network_costs(plan, params, net, error)) return false;
+  if (!start_model(plan, s, dev, net, error)) return false;
+  Params& params = s.params;
   if (plan.parallel == "model") {
     error = "model(...) parallelism cannot be combined with ZeRO, microbatches or recomputation; "
             "write parallel = hybrid(tensor = N, ...) for tensor parallelism with them";

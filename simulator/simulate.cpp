@@ -133,16 +133,19 @@ double written_global_batch(const Plan& plan) {
                                     : b;
 }
 
+bool start_model(const Plan& plan, Simulation& s, DeviceCosts& dev, NetworkCosts& net, std::string& error) {
+  s = Simulation{};
+  s.plan = plan;
+  return device_costs(plan, s.params, dev, error) && network_costs(plan, s.params, net, error);
+}
+
 bool build(const Plan& plan, Simulation& s, std::string& error) {
   if (plan.system.crossbar) return build_crossbar(plan, s, error);
   if (uses_parallel_engine(plan)) return build_parallel(plan, s, error);
-  s = Simulation{};
-  s.plan = plan;
-  Params& params = s.params;
   DeviceCosts dev;
-  if (!device_costs(plan, params, dev, error)) return false;
   NetworkCosts net;
-  if (!network_costs(plan, params, net, error)) return false;
+  if (!start_model(plan, s, dev, net, error)) return false;
+  Params& params = s.params;
   s.devices = net.devices_per_node * net.nodes;
 
   // Batch per device and global batch, for weak and strong scaling.

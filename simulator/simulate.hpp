@@ -80,6 +80,12 @@ struct Simulation {
   std::optional<ParallelLayout> layout;
 };
 
+struct DeviceCosts;
+struct NetworkCosts;
+// A fresh model of `plan`: the device's and the network's parameters
+// registered (roofline.hpp, collectives.hpp). False with their message.
+bool start_model(const compiler::Plan& plan, Simulation& s, DeviceCosts& dev, NetworkCosts& net, std::string& error);
+
 // The global batch an experiment writes (batch = 16 per device: 16 x devices).
 double written_global_batch(const compiler::Plan& plan);
 
