@@ -4,7 +4,6 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <cstdint>
-#include <map>
 
 #include "simulator/collectives.hpp"
 #include "simulator/memory.hpp"
@@ -235,9 +234,6 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   Groups groups(net, per_node);
   std::vector<Split> split(n, Split::whole);
   std::vector<bool> out_split(n, false);
-  std::vector<std::size_t> consumers(n, 0);
-  for (const PlanOp& op : plan.ops)
-    for (int i : op.inputs) ++consumers[static_cast<std::size_t>(i)];
   for (std::size_t i = 0; i < n && L.tensor > 1; ++i) {
     const PlanOp& op = plan.ops[i];
     bool in_split = !op.inputs.empty();
