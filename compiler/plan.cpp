@@ -222,11 +222,25 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     if (v->kind == Value::Kind::call)
       for (std::size_t i = 0; i < v->items->size(); ++i) p.parallel_args[(*v->names)[i].name] = text((*v->items)[i]);
   }
-  for (const Property& prop : e.properties) {
-    if (prop.key.starts_with("software.efficiency.")) p.software_efficiency[prop.key.substr(20)] = prop.value.number;
-    else if (prop.key == "software.overhead") p.software_overhead = prop.value.number;
-    else if (prop.key == "software.name") p.software_name = prop.value.text;
-  }
+  // The framework's profile, then the experiment's own values over it.
+  auto software = [&p](std::string_view key, const Value& value) {
+    if (key.starts_with("efficiency.")) p.software_efficiency[std::string(key.substr(11))] = value.number;
+    else if (key == "overhead") p.software_overhead = value.number;
+    else if (key == "dispatch") p.software_dispatch = value.number;
+    else if (key == "step_overhead") p.software_step_overhead = value.number;
+    else if (key == "sample_overhead") p.software_sample_overhead = value.number;
+    else if (key == "jitter") p.software_jitter = value.number;
+    else if (key == "collective_latency") p.software_collective_latency = value.number;
+    else if (key == "name") p.software_name = value.text;
+  };
+  if (const Value* v = get(e, "framework"); v && v->decl)
+    if (const CheckedDecl* f = m.find_decl(v->decl->name.name)) {
+      p.framework = f->name;
+      p.software_name = f->name;
+      for (const Property& prop : f->properties) software(prop.key, prop.value);
+    }
+  for (const Property& prop : e.properties)
+    if (prop.key.starts_with("software.")) software(std::string_view(prop.key).substr(9), prop.value);
   if (const Value* v = get(e, "system"); v && v->decl)
     if (const CheckedDecl* sys = m.find_decl(v->decl->name.name)) p.system = system(m, *sys);
   if (get(e, "hopfield.graph")) {

@@ -144,8 +144,16 @@ struct Plan {
     auto it = parallel_args.find(key);
     return it == parallel_args.end() ? fallback : std::stoll(it->second);
   }
+  // The framework profile: the experiment's `framework` (a declaration), then
+  // its own `software { ... }` values over it.
+  std::string framework;                              // the declaration's name; "" without one
   std::map<std::string, double> software_efficiency;  // framework efficiency per op class
-  std::optional<double> software_overhead;            // s per layer
+  std::optional<double> software_overhead;            // s per layer, on the device's time line
+  std::optional<double> software_dispatch;            // host s per kernel, asynchronous
+  std::optional<double> software_step_overhead;       // host s per step
+  std::optional<double> software_sample_overhead;     // host s per sample per device
+  std::optional<double> software_jitter;              // step time's coefficient of variation
+  std::optional<double> software_collective_latency;  // s per ring step of a collective, at least
   std::string software_name;
   PlanSystem system;
   std::vector<PlanOp> ops;

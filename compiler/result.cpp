@@ -62,6 +62,13 @@ bool result_from_json(const std::string& text, Result& r, std::string& error) {
     r.totals.iteration_s = t.at("iteration_s").get<double>();
     r.totals.compute_s = t.value("compute_s", 0.0);
     r.totals.comm_s = t.value("comm_s", 0.0);
+    if (t.contains("framework_s") && t["framework_s"].is_number()) r.totals.framework_s = t["framework_s"].get<double>();
+    if (t.contains("iteration_s_low") && t["iteration_s_low"].is_number() && t.contains("iteration_s_high") &&
+        t["iteration_s_high"].is_number()) {
+      r.totals.iteration_s_low = t["iteration_s_low"].get<double>();
+      r.totals.iteration_s_high = t["iteration_s_high"].get<double>();
+      r.totals.interval_class = t.value("interval_class", "");
+    }
     r.totals.samples_per_s = t.value("samples_per_s", 0.0);
     r.totals.memory_per_device_bytes = t.value("memory_per_device_bytes", 0.0);
     if (t.contains("epoch_s") && t["epoch_s"].is_number()) r.totals.epoch_s = t["epoch_s"].get<double>();
@@ -112,6 +119,12 @@ std::string result_json(const Result& r) {
               {"epoch_s", optional(r.totals.epoch_s)},
               {"total_s", optional(r.totals.total_s)},
               {"memory_per_device_bytes", r.totals.memory_per_device_bytes}}}};
+  if (r.totals.framework_s) j["totals"]["framework_s"] = *r.totals.framework_s;
+  if (r.totals.iteration_s_low && r.totals.iteration_s_high) {
+    j["totals"]["iteration_s_low"] = *r.totals.iteration_s_low;
+    j["totals"]["iteration_s_high"] = *r.totals.iteration_s_high;
+    j["totals"]["interval_class"] = r.totals.interval_class;
+  }
   if (r.requirements) {
     const Requirements& q = *r.requirements;
     j["requirements"] = {{"macs_per_epoch", q.macs_per_epoch},
@@ -197,9 +210,14 @@ std::string result_table(const Result& r) {
     out += fmt::format("* ran on reference kernels, far slower than this machine allows; do not calibrate on "
                        "them:\n  {}\n",
                        fmt::join(on_reference, "\n  "));
-  out += fmt::format("\nstep {}: compute {}, exposed communication {}; {} samples/s; memory {} per device\n",
+  out += fmt::format("\nstep {}: compute {}, exposed communication {}{}; {} samples/s; memory {} per device\n",
                      seconds(r.totals.iteration_s), seconds(r.totals.compute_s), seconds(r.totals.comm_s),
+                     r.totals.framework_s ? ", framework " + seconds(*r.totals.framework_s) : std::string(),
                      rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes));
+  if (r.totals.iteration_s_low && r.totals.iteration_s_high)
+    out += fmt::format("step {} to {}: the range of the held-out errors of {} (docs/validate.md)\n",
+                       seconds(*r.totals.iteration_s_low), seconds(*r.totals.iteration_s_high),
+                       r.totals.interval_class);
   if (r.utilisation) {
     const Utilisation& u = *r.utilisation;
     if (u.tokens_per_s) out += fmt::format("{} tokens/s; ", human_count(*u.tokens_per_s));

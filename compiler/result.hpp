@@ -53,7 +53,15 @@ struct ResultTotals {
   double iteration_s = 0;   // one step of the global batch
   double compute_s = 0;     // forward + backward + update on one device
   double comm_s = 0;        // communication not hidden behind computation
+  // The framework's share: host time the devices wait for (kernel issue past
+  // the device's work, per-step and per-sample overheads) and the wait for
+  // the slowest device of a synchronous step. Absent without a profile.
+  std::optional<double> framework_s;
   double samples_per_s = 0;
+  // The step's prediction interval from the accuracy benchmark's held-out
+  // error for the experiment's workload class (simulator/interval.hpp).
+  std::optional<double> iteration_s_low, iteration_s_high;
+  std::string interval_class;  // the workload class it comes from
   std::optional<double> epoch_s;
   std::optional<double> total_s;
   double memory_per_device_bytes = 0;

@@ -228,11 +228,24 @@ const Schema& model_parallel_schema() {
   return s;
 }
 
+// A framework profile: a `framework` declaration of the standard library
+// (specs/std/frameworks.dlc), or an experiment's own `software { ... }`.
 const Schema& software_schema() {
   static const Schema s{"software", {
       string("name", "framework name (Caffe, TensorFlow, ...)"),
       group("efficiency", &efficiency_schema(), "framework efficiency per op class"),
-      quantity("overhead", dims::time(), "framework overhead per layer"),
+      quantity("overhead", dims::time(), "framework overhead per layer, on the device's time line"),
+      quantity("dispatch", dims::time(),
+               "host time to issue one kernel, asynchronous to the device: a step lasts at least its kernels' "
+               "issue time"),
+      quantity("step_overhead", dims::time(), "host time per step that the device waits for (synchronisation, "
+               "the optimizer's and the loop's own work)"),
+      quantity("sample_overhead", dims::time(), "host time per sample on each device that the device waits for "
+               "(input pipeline, pre- and post-processing)"),
+      quantity("jitter", dims::number(), "coefficient of variation of one device's step time: a synchronous "
+               "step over many devices waits for the slowest", 0, 1),
+      quantity("collective_latency", dims::time(), "the communication library's time per step of a ring "
+               "collective (each of a ring's devices - 1 steps), where it exceeds the link's latency"),
   }};
   return s;
 }
@@ -311,6 +324,8 @@ const Schema& experiment_schema() {
                "activation recomputation: selective recomputes attention's scores (Korthikanti et al. 2022), "
                "full every layer's forward from its input"),
         choice("phase", {"training", "inference"}, "training or inference"),
+        reference("framework", {DeclKind::framework}, "the framework's profile (std.frameworks): its "
+                  "efficiencies and host overheads; `software { ... }` overrides single values"),
         group("software", &software_schema(), "framework profile"),
         positive(quantity("target_time", dims::time(), "time budget for the whole run")),
         group("hopfield", &hopfield_schema(), "a Hopfield network solving max-cut on a crossbar, instead of a model"),
@@ -426,6 +441,7 @@ const Schema* schema_for(DeclKind kind) {
     case DeclKind::cluster: return &cluster_schema();
     case DeclKind::experiment: return &experiment_schema();
     case DeclKind::crossbar: return &crossbar_schema();
+    case DeclKind::framework: return &software_schema();
     default: return nullptr;
   }
 }

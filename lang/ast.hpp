@@ -101,7 +101,7 @@ struct Property {
   bool is_group = false;
 };
 
-enum class DeclKind { model, block, device, link, node, cluster, experiment, crossbar };
+enum class DeclKind { model, block, device, link, node, cluster, experiment, crossbar, framework };
 
 const char* decl_kind_name(DeclKind k);
 

@@ -25,7 +25,7 @@ struct SyntaxError {
 constexpr std::pair<std::string_view, DeclKind> kDeclarationWords[] = {
     {"model", DeclKind::model},   {"block", DeclKind::block},     {"device", DeclKind::device},
     {"link", DeclKind::link},     {"node", DeclKind::node},       {"cluster", DeclKind::cluster},
-    {"experiment", DeclKind::experiment}, {"crossbar", DeclKind::crossbar},
+    {"experiment", DeclKind::experiment}, {"crossbar", DeclKind::crossbar},   {"framework", DeclKind::framework},
 };
 
 bool declaration_word(const Token& t, DeclKind& kind) {
@@ -749,6 +749,7 @@ const char* ast::decl_kind_name(DeclKind k) {
     case DeclKind::cluster: return "cluster";
     case DeclKind::experiment: return "experiment";
     case DeclKind::crossbar: return "crossbar";
+    case DeclKind::framework: return "framework";
   }
   return "declaration";
 }

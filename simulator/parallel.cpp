@@ -44,10 +44,18 @@ StateBytes state_bytes(const Plan& p) {
 
 // Collectives over a group of `size` devices whose consecutive members are
 // `stride` ranks apart (ranks fill a node before the next).
+//
+// A ring's latency is NCCL's (src/graph/tuning.cc): every one of its g − 1
+// steps per phase waits for a hop, g − n of them inside nodes and n − 1
+// across the network, each at least the framework's `collective_latency`
+// (the library's own cost of a step, beyond the wire's).
 class Groups {
  public:
-  Groups(const NetworkCosts& net, std::int64_t per_node) : net_(net), per_node_(per_node) {
+  Groups(const NetworkCosts& net, std::int64_t per_node, const Cost& step_latency)
+      : net_(net), per_node_(per_node) {
     share_ = net.net_bandwidth / static_cast<double>(per_node);  // one device's share of its node's ports
+    node_latency_ = max(net.node_latency, step_latency);
+    net_latency_ = max(net.net_latency, step_latency);
   }
 
   // Members of the group on one node, and nodes it spans.
@@ -60,13 +68,14 @@ class Groups {
     if (size <= 1) return Cost(0);
     auto [k, n] = spread(size, stride);
     double g = static_cast<double>(size);
-    if (n == 1) return Cost(2 * (g - 1) / g) * w / net_.node_bandwidth + Cost(2 * (g - 1)) * net_.node_latency;
+    if (n == 1) return Cost(2 * (g - 1) / g) * w / net_.node_bandwidth + Cost(2 * (g - 1)) * node_latency_;
     Cost flat = Cost(2 * (g - 1) / g) * w / min(net_.node_bandwidth, share_) +
-                Cost(2 * (g - 1)) * max(net_.node_latency, net_.net_latency);
+                Cost(2 * (g - 1)) * max(node_latency_, net_latency_);
     if (k == 1) return flat;
+    // The node's k devices each carry 1/k of the data across the network, on their own ports.
     double kk = static_cast<double>(k), nn = static_cast<double>(n);
-    Cost hierarchical = Cost(2 * (kk - 1) / kk) * w / net_.node_bandwidth + Cost(2 * (kk - 1)) * net_.node_latency +
-                        Cost(2 * (nn - 1) / nn) * (w / kk) / share_ + Cost(2 * (nn - 1)) * net_.net_latency;
+    Cost hierarchical = Cost(2 * (kk - 1) / kk) * w / net_.node_bandwidth + Cost(2 * (g - nn)) * node_latency_ +
+                        Cost(2 * (nn - 1) / nn) * (w / kk) / share_ + Cost(2 * (nn - 1)) * net_latency_;
     return min(flat, hierarchical);
   }
   // Each member sends (size − 1)/size of its `w` bytes to the others.
@@ -75,7 +84,7 @@ class Groups {
     auto [k, n] = spread(size, stride);
     double g = static_cast<double>(size);
     Cost beta = n == 1 ? net_.node_bandwidth : min(net_.node_bandwidth, share_);
-    Cost alpha = n == 1 ? net_.node_latency : max(net_.node_latency, net_.net_latency);
+    Cost alpha = n == 1 ? node_latency_ : max(node_latency_, net_latency_);
     return Cost((g - 1) / g) * w / beta + Cost(g - 1) * alpha;
   }
   // One device sends `w` bytes to a device `stride` ranks away.
@@ -88,7 +97,7 @@ class Groups {
  private:
   const NetworkCosts& net_;
   std::int64_t per_node_;
-  Cost share_;
+  Cost share_, node_latency_, net_latency_;
 };
 
 // The cut of `units` (each a cost) into `chunks` contiguous non-empty runs
@@ -231,7 +240,10 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
 
   // ---- each op under tensor parallelism, per microbatch ----
   const std::size_t n = plan.ops.size();
-  Groups groups(net, per_node);
+  Cost step_latency = params.add("software.collective_latency", plan.software_collective_latency.value_or(0),
+                                 lang::dims::time());
+  params.constrain(*params.find("software.collective_latency"), {0, 1e300, false, false});
+  Groups groups(net, per_node, step_latency);
   std::vector<Split> split(n, Split::whole);
   std::vector<bool> out_split(n, false);
   for (std::size_t i = 0; i < n && L.tensor > 1; ++i) {
@@ -498,10 +510,10 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       Cost reduce = groups.allreduce(G, part.replicas, part.stride);
       Cost gather = groups.allreduce(W, part.replicas, part.stride);
       double r = static_cast<double>(part.replicas);
-      // Every microbatch at ZeRO 3: the weights gathered forward and backward, the gradients reduce-scattered;
-      // ZeRO 1 and 2: the gradients reduce-scattered and the weights gathered once; else an all-reduce.
-      if (training && L.zero == 3) per_microbatch = per_microbatch + (gather * 2 + reduce) / 2;
-      else if (training && L.zero > 0) exchange = exchange + (reduce + gather) / 2;
+      // ZeRO 1 and 2: the gradients reduce-scattered and the weights gathered once per step; else an
+      // all-reduce. (ZeRO 3's collectives run per layer and microbatch, below.)
+      if (training && L.zero == 3) {
+      } else if (training && L.zero > 0) exchange = exchange + (reduce + gather) / 2;
       else if (training) exchange = exchange + reduce;
       updated += L.zero > 0 ? part.params / r : part.params;
       // Memory: ZeRO 1 shards the master copy and the moments, 2 the gradients too, 3 the weights too.
@@ -512,7 +524,20 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       state += whole;
       sharded += split / r;
     }
-    if (training && L.zero == 3) S = max(S, per_microbatch);
+    // ZeRO 3 gathers each layer's weights when it runs (forward, again to recompute it, and backward) and
+    // reduce-scatters its gradients after: per microbatch, one collective of each per layer with weights.
+    if (training && L.zero == 3) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const OpCost& c = costs[i];
+        if (L.stage_of[i] != st || c.params <= 0) continue;
+        bool moe = plan.ops[i].op == "moe";
+        std::int64_t replicas = moe ? L.data / L.expert : L.data, stride = moe ? L.tensor * L.expert : L.tensor;
+        double gathers = full && repeated[unit_of[i]] ? 3 : 2;
+        per_microbatch = per_microbatch + (Cost(gathers) * groups.allreduce(Cost(c.params * sb.weights), replicas, stride) +
+                                           groups.allreduce(Cost(c.params * sb.gradients), replicas, stride)) / 2;
+      }
+      S = max(S, per_microbatch);
+    }
     if (overlap) exchange = max(exchange - B[st], Cost(0));
     step_max = max(step_max, S);
     step_sum = step_sum + S;
@@ -536,7 +561,11 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     memory = max(memory, total);
   }
   Cost pipeline = L.pipeline == 1 ? m * step_max : m * step_max + Cost((p - 1) / v) * (step_sum / p);
-  s.step = pipeline + exposed + update_max;
+  // A device issues its stage's share of the kernels, once per microbatch.
+  Cost framework;
+  s.step = framework_step(s, pipeline + exposed + update_max,
+                          m * Cost(kernels_per_pass(plan) / static_cast<double>(L.pipeline)), s.global_batch / d,
+                          framework);
   s.memory = memory;
   s.device_memory_bytes = sys.device.memory;
 
@@ -570,8 +599,8 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     params.constrain(*params.find("epochs"), {0, 1e9, true, false});
   }
   // The busiest device's own work, for compute_s (x[4] + x[5] + x[6] - x[8] in evaluate()).
-  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,  compute_max,
-                             Cost(0),            Cost(0),        s.memory,  Cost(0), s.hardware_macs};
+  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,  compute_max,     Cost(0),
+                             Cost(0),            s.memory,       Cost(0),   s.hardware_macs, framework};
   for (const LayerCost& l : s.layers)
     for (const Cost* c : {&l.forward, &l.backward, &l.update, &l.forward_compute, &l.forward_memory, &l.comm,
                           &l.grid, &l.required_bandwidth, &l.bandwidth})

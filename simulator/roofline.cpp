@@ -19,7 +19,14 @@ double lookup(const std::map<std::string, double>& m, std::string_view key, doub
 
 }  // namespace
 
-double default_efficiency(OpClass c) {
+double default_efficiency(OpClass c, bool matrix_engine) {
+  if (matrix_engine) switch (c) {
+      case OpClass::conv: return kMatrixEfficiency.conv;
+      case OpClass::matmul: return kMatrixEfficiency.matmul;
+      case OpClass::attention: return kMatrixEfficiency.attention;
+      case OpClass::recurrent: return kMatrixEfficiency.recurrent;
+      default: return 1.0;
+    }
   switch (c) {
     case OpClass::conv: return 0.7;
     case OpClass::matmul: return 0.8;
@@ -27,6 +34,13 @@ double default_efficiency(OpClass c) {
     case OpClass::recurrent: return 0.5;
     default: return 1.0;
   }
+}
+
+bool matrix_engine(const compiler::PlanDevice& d, const std::string& precision) {
+  if (d.kind == "cpu") return false;
+  double vector = vector_peak_at(d, precision);
+  if (vector <= 0) vector = peak_at(d, "fp32");
+  return peak_at(d, precision) > vector;
 }
 
 double default_launch_overhead(const std::string& kind) { return kind == "cpu" ? 1e-6 : 5e-6; }
@@ -97,9 +111,10 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   out.launch_overhead = params.add("device.launch_overhead", overhead, lang::dims::time());
   out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0), lang::dims::time());
   Cost software_efficiency[10];
+  bool matrix = matrix_engine(d, plan.precision);
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
-    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c)));
+    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix)));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
     software_efficiency[static_cast<int>(c)] = software;
     // An inference experiment's forward pass, where the device gives its own efficiency for it.

@@ -61,8 +61,18 @@ double vector_peak_at(const compiler::PlanDevice& device, const std::string& pre
 // The fallbacks above over any table of rates per precision.
 double peak_in(const std::map<std::string, double>& peaks, const std::string& precision);
 
-// The defaults above (calibration starts from them and reports against them).
-double default_efficiency(compiler::OpClass c);
+// The defaults above (calibration starts from them and reports against them),
+// on vector units; on a matrix engine (tensor cores, matrix cores, a TPU's
+// MXU: the precision's peak above the vector units' rate), the compute-bound
+// classes' defaults below, fitted to the calibration rows of the accuracy
+// benchmark (tests/validation, docs/validate.md).
+struct MatrixEfficiency {
+  double conv, matmul, attention, recurrent;
+};
+inline constexpr MatrixEfficiency kMatrixEfficiency{0.35, 0.566, 0.7, 0.5};
+double default_efficiency(compiler::OpClass c, bool matrix_engine = false);
+// Whether the experiment's precision runs on the device's matrix engine.
+bool matrix_engine(const compiler::PlanDevice& device, const std::string& precision);
 constexpr double kDefaultMemoryEfficiency = 0.8;
 double default_launch_overhead(const std::string& kind);  // cpu: 1 us, else 5 us
 // The classes whose efficiency applies to their memory term too (default 1).

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "lang/diagnostics.hpp"
+#include "lang/units.hpp"
 #include "simulator/collectives.hpp"
 #include "simulator/crossbar.hpp"
+#include "simulator/interval.hpp"
 #include "simulator/memory.hpp"
 #include "simulator/parallel.hpp"
 #include "simulator/roofline.hpp"
@@ -137,6 +140,78 @@ bool start_model(const Plan& plan, Simulation& s, DeviceCosts& dev, NetworkCosts
   s = Simulation{};
   s.plan = plan;
   return device_costs(plan, s.params, dev, error) && network_costs(plan, s.params, net, error);
+}
+
+// key=value, the value a number with an optional unit of the parameter's dimension.
+bool set_parameter(Params& params, const std::string& key, const std::string& text, std::string& error) {
+  auto id = params.find(key);
+  if (!id) {
+    std::vector<std::string> names(params.names().begin(), params.names().end());
+    std::string close = lang::closest_match(key, names);
+    error = fmt::format("no parameter '{}'{}; the model's parameters are: {}", key,
+                        close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close), fmt::join(names, ", "));
+    return false;
+  }
+  auto q = lang::parse_quantity(text);
+  if (!q) {
+    error = fmt::format("'{}' is not a number with a unit (write {}=100 or {}=56Gb/s)", text, key, key);
+    return false;
+  }
+  lang::Dimension want = params.dimension(*id);
+  bool counts = want == lang::dims::samples() && q->dim.dimensionless();
+  if (q->dim != want && !counts) {
+    error = fmt::format("'{}' expects {}, got {}", key,
+                        want.dimensionless() ? "a plain number" : lang::with_article(want.describe()),
+                        q->dim.dimensionless() ? "a plain number" : lang::with_article(q->dim.describe()));
+    return false;
+  }
+  const Params::Range& r = params.range(*id);
+  double v = q->value;
+  if (r.integer && v != std::floor(v)) {
+    error = fmt::format("'{}' must be a whole number, got {}", key, v);
+    return false;
+  }
+  if ((r.positive && v <= r.min) || (!r.positive && v < r.min) || v > r.max) {
+    error = r.positive && r.max >= 1e300 ? fmt::format("'{}' must be positive, got {}", key, text)
+            : r.max >= 1e300            ? fmt::format("'{}' must be at least {}, got {}", key, r.min, text)
+                                         : fmt::format("'{}' must be {} {} and at most {}, got {}", key,
+                                                       r.positive ? "above" : "at least", r.min, r.max, text);
+    return false;
+  }
+  params.set(*id, v);
+  return true;
+}
+
+double kernels_per_pass(const Plan& plan) {
+  bool training = plan.phase == "training";
+  double kernels = 0;
+  for (const compiler::PlanOp& op : plan.ops) {
+    if (op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0) continue;
+    kernels += 1;
+    if (training) kernels += (op.data_gradient ? 1 : 0) + (op.params > 0 ? 1 : 0);
+  }
+  return kernels;
+}
+
+Cost framework_step(Simulation& s, const Cost& device_step, const Cost& kernels, const Cost& samples, Cost& extra) {
+  const Plan& plan = s.plan;
+  Params& params = s.params;
+  s.framework = !plan.framework.empty() || plan.software_dispatch || plan.software_step_overhead ||
+                plan.software_sample_overhead || plan.software_jitter;
+  auto add = [&](const char* name, const std::optional<double>& v, lang::Dimension dim, double max) {
+    Cost c = params.add(name, v.value_or(0), dim);
+    params.constrain(*params.find(name), {0, max, false, false});
+    return c;
+  };
+  Cost dispatch = add("software.dispatch", plan.software_dispatch, lang::dims::time(), 1e300);
+  Cost per_step = add("software.step_overhead", plan.software_step_overhead, lang::dims::time(), 1e300);
+  Cost per_sample = add("software.sample_overhead", plan.software_sample_overhead, lang::dims::time(), 1e300);
+  Cost jitter = add("software.jitter", plan.software_jitter, {}, 1);
+  // √(2 ln N) = √(2 ln 2 · log2 N); 0 on one device.
+  Cost slowest = Cost(1) + jitter * sqrt(Cost(2 * std::log(2.0)) * log2(s.devices));
+  Cost step = max(device_step * slowest, kernels * dispatch) + per_step + samples * per_sample;
+  extra = step - device_step;
+  return step;
 }
 
 bool build(const Plan& plan, Simulation& s, std::string& error) {
@@ -293,6 +368,8 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   } else {
     s.step = s.forward + s.backward + s.update;
   }
+  Cost framework;
+  s.step = framework_step(s, s.step, Cost(kernels_per_pass(plan)), s.batch_per_device, framework);
 
   if (plan.dataset) {
     params.add("dataset", *plan.dataset, lang::dims::samples());
@@ -314,8 +391,8 @@ bool build(const Plan& plan, Simulation& s, std::string& error) {
   for (const compiler::PlanOp& op : plan.ops)
     macs += static_cast<double>(op.macs_forward + (training ? op.macs_backward : 0));
   s.hardware_macs = s.global_batch * macs;
-  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices, s.step,      s.forward,
-                             s.backward,         s.update,       s.memory,  layer_comm,  s.hardware_macs};
+  std::vector<Cost> roots = {s.batch_per_device, s.global_batch, s.devices,  s.step,     s.forward, s.backward,
+                             s.update,           s.memory,       layer_comm, s.hardware_macs, framework};
   for (const LayerCost& l : s.layers)
     for (const Cost* c : {&l.forward, &l.backward, &l.update, &l.forward_compute, &l.forward_memory, &l.comm,
                           &l.grid, &l.required_bandwidth, &l.bandwidth})
@@ -429,8 +506,16 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
   }
   r.totals.iteration_s = step;
   r.totals.compute_s = compute;
-  r.totals.comm_s = std::max(0.0, step - compute);
+  r.totals.comm_s = std::max(0.0, step - compute - x[10]);
+  if (s.framework) r.totals.framework_s = x[10];
   r.totals.samples_per_s = step > 0 ? global / step : 0;
+  // The benchmark's rows are GPU runs: other devices get no interval until it has rows for them.
+  const ClassInterval* c = sys.device.kind == "gpu" ? shipped_interval(workload_class(p)) : nullptr;
+  if (c && c->rows > 0) {
+    r.totals.iteration_s_low = step * c->low;
+    r.totals.iteration_s_high = step * c->high;
+    r.totals.interval_class = c->workload_class;
+  }
   auto dataset = s.params.find("dataset"), epochs = s.params.find("epochs");
   if (dataset && r.totals.samples_per_s > 0) {
     // An epoch is a whole number of steps: the last, partial batch is a step too.

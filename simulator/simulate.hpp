@@ -71,7 +71,8 @@ struct Simulation {
   // Everything evaluate() reads, compiled once: kTotals values, then
   // kPerLayer values for each layer.
   CostProgram program;
-  static constexpr std::size_t kTotals = 10, kPerLayer = 9;
+  static constexpr std::size_t kTotals = 11, kPerLayer = 9;
+  bool framework = false;  // a framework profile's host terms are in the step (totals.framework_s)
   // Experiments on a crossbar chip: the chip's model (simulator/crossbar.hpp)
   // instead of the device roofline.
   std::shared_ptr<const struct CrossbarModel> crossbar;
@@ -86,6 +87,28 @@ struct NetworkCosts;
 // registered (roofline.hpp, collectives.hpp). False with their message.
 bool start_model(const compiler::Plan& plan, Simulation& s, DeviceCosts& dev, NetworkCosts& net, std::string& error);
 
+// The framework profile's terms around the devices' step (a `framework`
+// declaration or `software { ... }`; all zero without one):
+//
+//   step = max(device step · (1 + jitter · √(2 ln N)), kernels · dispatch)
+//          + step_overhead + B · sample_overhead
+//
+// The host issues kernels asynchronously, so its issue time hides behind
+// the device's work until it is the longer (batch-1 inference in an eager
+// framework). A synchronous step over N devices lasts as long as the
+// slowest: with step times of coefficient of variation `jitter`, the
+// expected maximum of N normal draws is about √(2 ln N) standard deviations
+// above the mean. `kernels` is what one device issues per step, B its
+// `samples` (a replica's share of the batch). `extra` receives the step's increase (totals.framework_s).
+struct Simulation;
+Cost framework_step(Simulation& s, const Cost& device_step, const Cost& kernels, const Cost& samples, Cost& extra);
+// Kernels one pass of the model issues: one per op with work forward; in
+// training, backward one per op with a data gradient and one per op with weights.
+double kernels_per_pass(const compiler::Plan& plan);
+// key=value from the command line (--set): the value a number with an
+// optional unit of the parameter's dimension, within its range. False with a
+// message (naming the closest parameter) otherwise.
+bool set_parameter(Params& params, const std::string& key, const std::string& text, std::string& error);
 // The global batch an experiment writes (batch = 16 per device: 16 x devices).
 double written_global_batch(const compiler::Plan& plan);
 

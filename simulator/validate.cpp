@@ -57,14 +57,45 @@ ValidationScope summarise(const std::string& name, const std::vector<const Valid
 
 std::string percent(double x) { return fmt::format("{:+.1f}%", 100 * x); }
 
+// The ratio measured / predicted of the step time a row's error gives.
+double step_ratio(const ValidatedRow& r) {
+  double e = r.relative_error();
+  bool time = r.row.metric == "iteration_s" || r.row.metric == "total_s";
+  return time ? 1 / (1 + e) : 1 + e;
+}
+
+IntervalCheck check_intervals(const std::vector<ValidatedRow>& rows) {
+  IntervalCheck c;
+  std::map<std::string, std::vector<const ValidatedRow*>> held_out;
+  for (const ValidatedRow& r : rows)
+    if (r.predicted && r.row.split == "holdout") held_out[r.row.workload_class].push_back(&r);
+  for (const auto& [name, members] : held_out) {
+    std::vector<double> ratios;
+    for (const ValidatedRow* r : members) ratios.push_back(step_ratio(*r));
+    ClassInterval all = interval_from(name, ratios);
+    c.intervals.push_back(all);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      double x = ratios[i];
+      ++c.holdout;
+      if (x >= all.low && x <= all.high) ++c.covered;
+      std::vector<double> others = ratios;
+      others.erase(others.begin() + static_cast<std::ptrdiff_t>(i));
+      ClassInterval loo = interval_from(name, others);
+      if (!others.empty() && x >= loo.low && x <= loo.high) ++c.covered_leave_one_out;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
-Validation validate(const std::vector<compiler::ValidationRow>& rows, const std::string& folder) {
+Validation validate(const std::vector<compiler::ValidationRow>& rows, const std::string& folder,
+                    const std::vector<ValidationOverride>& overrides) {
   Validation v;
   std::map<std::string, std::unique_ptr<compiler::CheckedModule>> modules;
   std::map<std::string, std::string> module_errors;
   for (const compiler::ValidationRow& row : rows) {
-    ValidatedRow out{row, std::nullopt, ""};
+    ValidatedRow out{row, std::nullopt, "", ""};
     std::string path = (std::filesystem::path(folder) / row.spec).lexically_normal().string();
     if (!modules.count(path) && !module_errors.count(path)) {
       lang::Diagnostics diags;
@@ -82,7 +113,23 @@ Validation validate(const std::vector<compiler::ValidationRow>& rows, const std:
       compiler::Plan plan = compiler::lower(*m, *e);
       Simulation sim;
       compiler::Result r;
-      if (build(plan, sim, out.error) && evaluate(sim, r, out.error)) {
+      auto in_scope = [&](const std::string& scope) {
+        return scope.empty() || scope == plan.framework || scope == plan.system.device.name ||
+               scope == plan.precision || scope == row.workload_class;
+      };
+      auto adjust = [&] {
+        for (const ValidationOverride& o : overrides)
+          if (in_scope(o.scope) && !set_parameter(sim.params, o.key, o.value, out.error)) {
+            std::string message = fmt::format("--set {}{}={}: {}", o.scope.empty() ? "" : o.scope + ":", o.key,
+                                              o.value, out.error.substr(0, out.error.find(';')));
+            if (std::find(v.override_errors.begin(), v.override_errors.end(), message) == v.override_errors.end())
+              v.override_errors.push_back(message);
+            return false;
+          }
+        return true;
+      };
+      out.model_class = workload_class(plan);
+      if (build(plan, sim, out.error) && adjust() && evaluate(sim, r, out.error)) {
         out.predicted = metric_of(r, static_cast<double>(plan.system.devices()), row.metric);
         if (!out.predicted) out.error = fmt::format("experiment '{}' gives no {}", row.experiment, row.metric);
       }
@@ -101,6 +148,7 @@ Validation validate(const std::vector<compiler::ValidationRow>& rows, const std:
   v.scopes.push_back(summarise("holdout", holdout));
   v.scopes.push_back(summarise("calibration", calibration));
   for (const auto& [name, members] : classes) v.scopes.push_back(summarise("class: " + name, members));
+  v.intervals = check_intervals(v.rows);
   return v;
 }
 
@@ -136,6 +184,20 @@ std::string validation_table(const Validation& v) {
              fmt::format("{} ({})", sc.worst, percent(sc.worst_error))});
   out += "\n" + s.render();
   out += "\nerror = (predicted - published) / published: > 0 is optimistic for a rate, pessimistic for a time\n";
+  compiler::TextTable iv;
+  iv.column("interval of the step (measured / predicted)");
+  iv.column("held-out rows", A::right);
+  iv.column("low", A::right);
+  iv.column("high", A::right);
+  for (const ClassInterval& c : v.intervals.intervals)
+    iv.row({c.workload_class, std::to_string(c.rows), fmt::format("{:.3f}", c.low), fmt::format("{:.3f}", c.high)});
+  out += "\n" + iv.render();
+  const IntervalCheck& ic = v.intervals;
+  if (ic.holdout > 0)
+    out += fmt::format("held-out rows inside their class's interval: {} of {} ({:.0f}%); inside the interval of "
+                       "the class's other held-out rows (leave one out): {} ({:.0f}%)\n",
+                       ic.covered, ic.holdout, 100.0 * ic.covered / ic.holdout, ic.covered_leave_one_out,
+                       100.0 * ic.covered_leave_one_out / ic.holdout);
   for (const ValidatedRow& r : v.rows)
     if (!r.predicted) out += fmt::format("{}: not simulated: {}\n", r.row.id, r.error);
   return out;
@@ -156,7 +218,19 @@ std::string validation_json(const Validation& v) {
   for (const ValidationScope& s : v.scopes)
     scopes.push_back({{"scope", s.name}, {"rows", s.rows}, {"mape", s.mape}, {"bias", s.bias},
                       {"worst", s.worst}, {"worst_error", s.worst_error}});
-  return json{{"schema", "dlc.validation/1"}, {"rows", rows}, {"scopes", scopes}}.dump(2) + "\n";
+  json intervals = json::array();
+  for (const ClassInterval& c : v.intervals.intervals)
+    intervals.push_back({{"class", c.workload_class}, {"rows", c.rows}, {"low", c.low}, {"high", c.high}});
+  return json{{"schema", "dlc.validation/1"},
+              {"rows", rows},
+              {"scopes", scopes},
+              {"intervals", intervals},
+              {"coverage",
+               {{"holdout", v.intervals.holdout},
+                {"covered", v.intervals.covered},
+                {"covered_leave_one_out", v.intervals.covered_leave_one_out}}}}
+             .dump(2) +
+         "\n";
 }
 
 std::string validation_csv(const Validation& v) {
@@ -200,6 +274,22 @@ bool check_limits(const Validation& v, const std::string& path, std::vector<std:
                                      "margin",
                                      f[0], 100 * it->mape, 100 * mape, 100 * margin));
     }
+  }
+  for (const ValidatedRow& r : v.rows)
+    if (!r.model_class.empty() && r.model_class != r.row.workload_class)
+      failures.push_back(fmt::format("{}: its class is '{}' but dlc gives its experiment '{}'", r.row.id,
+                                     r.row.workload_class, r.model_class));
+  for (const ClassInterval& c : v.intervals.intervals) {
+    const ClassInterval* shipped = shipped_interval(c.workload_class);
+    auto near = [](double a, double b) { return std::fabs(a - b) <= 5e-4 * std::max(1.0, std::fabs(b)); };
+    if (!shipped || shipped->rows != c.rows || !near(shipped->low, c.low) || !near(shipped->high, c.high))
+      failures.push_back(fmt::format("the interval dlc ships for {} ({}) is not the data set's ({} rows, {:.4f} "
+                                     "to {:.4f}): update simulator/interval.cpp",
+                                     c.workload_class,
+                                     shipped ? fmt::format("{} rows, {:.4f} to {:.4f}", shipped->rows, shipped->low,
+                                                           shipped->high)
+                                             : "none",
+                                     c.rows, c.low, c.high));
   }
   if (v.failed > allowed_failures)
     for (const ValidatedRow& r : v.rows)

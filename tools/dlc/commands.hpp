@@ -54,6 +54,7 @@ int run_compare(const CompareOptions& options);
 struct ValidateOptions {
   std::string dataset;  // a CSV of published measurements (tests/validation/rows.csv)
   std::string limits;   // --check: a CSV of recorded MAPEs
+  std::vector<std::string> set;  // --set [SCOPE:]key=value
   std::string format;
   std::string output;
 };

@@ -136,6 +136,10 @@ int run(int argc, char** argv) {
   validate_cmd->add_option("--check", validate.limits,
                            "a CSV of recorded MAPEs (scope,mape,margin): exit 1 when a scope is worse by more than "
                            "its margin");
+  validate_cmd
+      ->add_option("--set", validate.set,
+                   "change a parameter of the rows' models, in all rows or in those whose framework, device, "
+                   "precision or class is SCOPE: --set [SCOPE:]key=value (--set PyTorch:software.dispatch=50us)");
   validate_cmd->add_option("--format", validate.format, "table, json (schema dlc.validation/1) or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
   validate_cmd->add_option("-o,--output", validate.output, "write to FILE (atomically) instead of stdout");

@@ -25,46 +25,6 @@ namespace {
 using simulator::Params;
 using simulator::Simulation;
 
-// key=value, the value a number with an optional unit of the parameter's dimension.
-bool set_parameter(Params& params, const std::string& key, const std::string& text, std::string& error) {
-  auto id = params.find(key);
-  if (!id) {
-    std::vector<std::string> names(params.names().begin(), params.names().end());
-    std::string close = lang::closest_match(key, names);
-    error = fmt::format("no parameter '{}'{}; the model's parameters are: {}", key,
-                        close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close), fmt::join(names, ", "));
-    return false;
-  }
-  auto q = lang::parse_quantity(text);
-  if (!q) {
-    error = fmt::format("'{}' is not a number with a unit (write {}=100 or {}=56Gb/s)", text, key, key);
-    return false;
-  }
-  lang::Dimension want = params.dimension(*id);
-  bool counts = want == lang::dims::samples() && q->dim.dimensionless();
-  if (q->dim != want && !counts) {
-    error = fmt::format("'{}' expects {}, got {}", key,
-                        want.dimensionless() ? "a plain number" : lang::with_article(want.describe()),
-                        q->dim.dimensionless() ? "a plain number" : lang::with_article(q->dim.describe()));
-    return false;
-  }
-  const Params::Range& r = params.range(*id);
-  double v = q->value;
-  if (r.integer && v != std::floor(v)) {
-    error = fmt::format("'{}' must be a whole number, got {}", key, v);
-    return false;
-  }
-  if ((r.positive && v <= r.min) || (!r.positive && v < r.min) || v > r.max) {
-    error = r.positive && r.max >= 1e300 ? fmt::format("'{}' must be positive, got {}", key, text)
-            : r.max >= 1e300            ? fmt::format("'{}' must be at least {}, got {}", key, r.min, text)
-                                         : fmt::format("'{}' must be {} {} and at most {}, got {}", key,
-                                                       r.positive ? "above" : "at least", r.min, r.max, text);
-    return false;
-  }
-  params.set(*id, v);
-  return true;
-}
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::size_t start = 0;

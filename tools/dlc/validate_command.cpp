@@ -17,8 +17,26 @@ int run_validate(const ValidateOptions& o) {
     fmt::print(stderr, "dlc: error: {}\n", error);
     return 1;
   }
+  std::vector<simulator::ValidationOverride> overrides;
+  for (const std::string& assignment : o.set) {
+    std::size_t eq = assignment.find('=');
+    if (eq == std::string::npos) {
+      fmt::print(stderr, "dlc: error: --set {}: expected [SCOPE:]key=value\n", assignment);
+      return 1;
+    }
+    std::string key = assignment.substr(0, eq), scope;
+    if (std::size_t colon = key.find(':'); colon != std::string::npos) {
+      scope = key.substr(0, colon);
+      key = key.substr(colon + 1);
+    }
+    overrides.push_back({scope, key, assignment.substr(eq + 1)});
+  }
   simulator::Validation v =
-      simulator::validate(rows, std::filesystem::path(o.dataset).parent_path().string());
+      simulator::validate(rows, std::filesystem::path(o.dataset).parent_path().string(), overrides);
+  if (!v.override_errors.empty()) {
+    for (const std::string& e : v.override_errors) fmt::print(stderr, "dlc: error: {}\n", e);
+    return 1;
+  }
   std::string format = o.format.empty() ? default_format(o.output) : o.format;
   std::string text = format == "json"  ? simulator::validation_json(v)
                      : format == "csv" ? simulator::validation_csv(v)

@@ -1,0 +1,170 @@
+// Framework profiles, collective latency, matrix engines and prediction
+// intervals (simulator/simulate.hpp, parallel.cpp, roofline.hpp,
+// interval.hpp) against numbers computed by hand.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fmt/format.h>
+#include <string>
+
+#include "simulator/interval.hpp"
+#include "simulator/roofline.hpp"
+#include "tests/unit/approx.hpp"
+#include "tests/unit/simulator/simulate_spec.hpp"
+
+using namespace dlc;
+using dlc::test::approx;
+
+namespace {
+
+// The device, links and model of parallel_test.cpp: compute-bound fc layers
+// (10 TFLOPS, 1 PB/s, no launch overhead), Units(n) = n fc 1024 -> 1024
+// without bias, and a framework profile F.
+constexpr const char* kSpec = R"(
+device D {
+  kind = gpu; peak { fp32 = 10 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
+  efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s
+}
+link L { bandwidth = 10 GB/s; latency = 0 s }
+link Net { bandwidth = 5 GB/s; latency = 2 us }
+node Quad { devices = 4 * D; link = L }
+node Box { devices = 8 * D; link = L; network = Net }
+cluster Pair { nodes = 2 * Box; network = Net }
+block unit(x) { return fc(x, 1024, bias = false) }
+model Units(n = 4) {
+  input x: f32[1024]
+  repeat layer in 1..=n { x = unit(x, name = "") }
+  output x
+}
+framework F { dispatch = 10 us }
+)";
+
+dlc::test::SpecRun simulate(const std::string& experiment) {
+  return dlc::test::simulate_spec(std::string(kSpec) + experiment);
+}
+
+compiler::Result run(const std::string& experiment) {
+  dlc::test::SpecRun r = simulate(experiment);
+  REQUIRE_MESSAGE(r.ok, r.error);
+  return r.result;
+}
+
+// One fc at 2 samples forward: 2 * 1,048,576 * 2 / 1e13 s.
+constexpr double kForward = 0.4194304e-6;
+
+}  // namespace
+
+TEST_CASE("framework: the host's kernel issue hides behind the device's work until it is longer") {
+  // Inference at 2 samples: 4 kernels, 4 * 0.42 us on the device, 4 * 10 us on the host.
+  compiler::Result r = run("experiment E { model = Units; system = D; batch = 2; phase = inference; framework = F }");
+  CHECK(r.totals.iteration_s == approx(40e-6));
+  REQUIRE(r.totals.framework_s);
+  CHECK(*r.totals.framework_s == approx(40e-6 - 4 * kForward));
+  // At 64 samples the device's 4 * 13.4 us are the longer: the host adds nothing.
+  compiler::Result big =
+      run("experiment E { model = Units; system = D; batch = 64; phase = inference; framework = F }");
+  CHECK(big.totals.iteration_s == approx(4 * 32 * kForward));
+  CHECK(std::fabs(*big.totals.framework_s) < 1e-15);
+  // Without a profile there is no framework share.
+  CHECK_FALSE(run("experiment E { model = Units; system = D; batch = 2; phase = inference }").totals.framework_s);
+}
+
+TEST_CASE("framework: an experiment's software group overrides its framework's values") {
+  compiler::Result r = run("experiment E { model = Units; system = D; batch = 2; phase = inference; framework = F; "
+                           "software { dispatch = 20 us } }");
+  CHECK(r.totals.iteration_s == approx(80e-6));
+}
+
+TEST_CASE("framework: training issues a backward kernel per input gradient and per weight gradient") {
+  // Forward 4 kernels; backward: layer1 (fed by data) its weight gradient only, layers 2-4 both: 11
+  // kernels of 1 us against 11 x 0.42 us of device work and sgd's update (4 x 1,048,576 x 12 B at 1 PB/s).
+  compiler::Result r = run("experiment E { model = Units; system = D; batch = 2; framework = F; "
+                           "software { dispatch = 1 us; step_overhead = 1 ms; sample_overhead = 5 us } }");
+  CHECK(r.totals.iteration_s == approx(11e-6 + 1e-3 + 2 * 5e-6));
+}
+
+TEST_CASE("framework: a synchronous step waits for the slowest of N devices") {
+  std::string e = "experiment E { model = Units; system = Quad; batch = 2 per device; parallel = data; ";
+  double base = run(e + "}").totals.iteration_s;
+  compiler::Result r = run(e + "software { jitter = 0.1 } }");
+  CHECK(r.totals.iteration_s == approx(base * (1 + 0.1 * std::sqrt(2 * std::log(4.0)))));
+  // One device waits for nobody.
+  double one = run("experiment E { model = Units; system = D; batch = 2 }").totals.iteration_s;
+  CHECK(run("experiment E { model = Units; system = D; batch = 2; software { jitter = 0.1 } }").totals.iteration_s ==
+        approx(one));
+}
+
+TEST_CASE("collectives: a ring's latency counts every one of its steps, inside nodes and across them (NCCL)") {
+  // The gradient all-reduce over the 16 devices of Pair (8 per node, 2 nodes): hierarchical, with
+  // 2 (16 - 2) steps inside the nodes and 2 (2 - 1) across. Links: 0 s inside, 2 us across; with a
+  // collective latency of 3 us every step costs at least 3 us: 2 * 14 * 3 + 2 * 3 = 90 us against 4 us.
+  std::string e = "experiment E { model = Units; system = Pair; batch = 2 per device; parallel = hybrid(data = 16); ";
+  double without = run(e + "}").totals.iteration_s;
+  double with = run(e + "software { collective_latency = 3 us } }").totals.iteration_s;
+  CHECK(with - without == approx(86e-6));
+}
+
+TEST_CASE("parallel: ZeRO 3 gathers and reduce-scatters layer by layer, each collective with its latency") {
+  // Units(4) on Quad (one node of 4), 8 samples each, mixed precision with Adam. Per microbatch and
+  // layer: two all-gathers and a reduce-scatter, each (4 - 1) steps of 5 us: 45 us per layer, 180 us
+  // for the four, past the bandwidth terms (1.5 all-reduces of 8,388,608 B over a 10 GB/s ring).
+  std::string e = "experiment E { model = Units; system = Quad; batch = 8 per device; precision = mixed; "
+                  "optimizer = adam; parallel = data(zero = 3); ";
+  const double ring = 2 * 0.75 * 8388608 / 1e10, update = 4194304.0 * 28 / 1e15;
+  CHECK(run(e + "}").totals.iteration_s == approx(1.5 * ring + update / 4));
+  CHECK(run(e + "software { collective_latency = 5 us } }").totals.iteration_s ==
+        approx(1.5 * ring + 180e-6 + update / 4));
+}
+
+TEST_CASE("roofline: a precision on the matrix engine starts from the matrix engine's efficiencies") {
+  // 80 TFLOPS at fp16 (tensor cores) against 10 at fp32 (vector units); no efficiency given.
+  std::string spec = R"(
+device T { kind = gpu; peak { fp32 = 10 TFLOPS; fp16 = 80 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
+           launch_overhead = 0 s }
+block unit(x) { return fc(x, 1024, bias = false) }
+model One { input x: f32[1024]; x = unit(x, name = "fc"); output x }
+)";
+  auto forward = [&](const char* precision) {
+    dlc::test::SpecRun r = dlc::test::simulate_spec(
+        spec + fmt::format("experiment E {{ model = One; system = T; batch = 64; phase = inference; precision = {} }}",
+                           precision));
+    REQUIRE_MESSAGE(r.ok, r.error);
+    return r.result.totals.iteration_s;
+  };
+  const double flops = 2.0 * 1048576 * 64;
+  CHECK(forward("fp16") == approx(flops / (80e12 * simulator::kMatrixEfficiency.matmul)));
+  CHECK(forward("fp32") == approx(flops / (10e12 * 0.8)));
+}
+
+TEST_CASE("interval: the workload class of an experiment") {
+  compiler::Plan p;
+  compiler::PlanOp fc;
+  fc.op_class = compiler::OpClass::matmul;
+  p.ops.push_back(fc);
+  CHECK(simulator::workload_class(p) == "");
+  compiler::PlanOp conv;
+  conv.op_class = compiler::OpClass::conv;
+  p.ops.push_back(conv);
+  CHECK(simulator::workload_class(p) == "CNN training");
+  p.phase = "inference";
+  CHECK(simulator::workload_class(p) == "CNN inference");
+  compiler::PlanOp attention;
+  attention.op_class = compiler::OpClass::attention;
+  p.ops.push_back(attention);
+  CHECK(simulator::workload_class(p) == "transformer inference");
+  p.system.nodes = 2;
+  CHECK(simulator::workload_class(p) == "multi-node scaling");
+}
+
+TEST_CASE("interval: the k-th smallest and largest held-out ratios, k = max(1, floor(0.1 (n + 1)))") {
+  simulator::ClassInterval five = simulator::interval_from("c", {1.2, 0.8, 1.0, 0.9, 1.1});
+  CHECK(five.rows == 5);
+  CHECK(five.low == 0.8);
+  CHECK(five.high == 1.2);
+  std::vector<double> nineteen;
+  for (int i = 1; i <= 19; ++i) nineteen.push_back(0.1 * i);
+  simulator::ClassInterval c = simulator::interval_from("c", nineteen);
+  CHECK(c.low == approx(0.2));
+  CHECK(c.high == approx(1.8));
+  CHECK(simulator::interval_from("c", {}).rows == 0);
+}
