@@ -215,7 +215,7 @@ std::string result_table(const Result& r) {
                      r.totals.framework_s ? ", framework " + seconds(*r.totals.framework_s) : std::string(),
                      rate(r.totals.samples_per_s), gigabytes(r.totals.memory_per_device_bytes));
   if (r.totals.iteration_s_low && r.totals.iteration_s_high)
-    out += fmt::format("step {} to {}: the range of the held-out errors of {} (docs/validate.md)\n",
+    out += fmt::format("step {} to {}: the range of the accuracy benchmark's held-out errors for {} (docs/validate.md)\n",
                        seconds(*r.totals.iteration_s_low), seconds(*r.totals.iteration_s_high),
                        r.totals.interval_class);
   if (r.utilisation) {
