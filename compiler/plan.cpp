@@ -231,6 +231,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     else if (key == "sample_overhead") p.software_sample_overhead = value.number;
     else if (key == "jitter") p.software_jitter = value.number;
     else if (key == "collective_latency") p.software_collective_latency = value.number;
+    else if (key == "winograd") p.software_winograd = value.number;
     else if (key == "name") p.software_name = value.text;
   };
   if (const Value* v = get(e, "framework"); v && v->decl)
@@ -296,8 +297,10 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     // first: two more passes over its input (inference uses the running ones).
     if (l.op == "batchnorm" && p.phase == "training") op.bytes_forward = (3 * in + out) * b;
     // Tensors inside the op (attention's scores) that go through memory.
-    op.bytes_forward += l.scratch_forward * b;
-    if (!no_backward) op.bytes_backward += l.scratch_backward * b;
+    op.scratch_bytes_forward = l.scratch_forward * b;
+    op.scratch_bytes_backward = no_backward ? 0 : l.scratch_backward * b;
+    op.bytes_forward += op.scratch_bytes_forward;
+    op.bytes_backward += op.scratch_bytes_backward;
     op.weight_bytes = (l.params + l.state) * b;
     op.activation_bytes = no_work && l.op_class != OpClass::input ? 0 : out * b;
     op.internal_activation_bytes = l.kept * b;

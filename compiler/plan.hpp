@@ -45,6 +45,10 @@ struct PlanOp {
   std::int64_t macs_model = 0;      // per sample: the forward MACs model FLOPs count (OpResult::macs_model)
   std::int64_t bytes_forward = 0;   // activations moved, per sample
   std::int64_t bytes_backward = 0;  // per sample
+  // The part of bytes_forward and bytes_backward that tensors inside the op
+  // move (attention's scores through its softmax, the logits through the
+  // loss): other kernels' traffic, so it adds to the op's time.
+  std::int64_t scratch_bytes_forward = 0, scratch_bytes_backward = 0;
   std::int64_t weight_bytes = 0;    // (params + state) · b: read once per step
   std::int64_t activation_bytes = 0;  // the output kept for backward, per sample
   // What an op keeps inside itself for backward, per sample (OpResult::kept
@@ -154,6 +158,7 @@ struct Plan {
   std::optional<double> software_sample_overhead;     // host s per sample per device
   std::optional<double> software_jitter;              // step time's coefficient of variation
   std::optional<double> software_collective_latency;  // s per ring step of a collective, at least
+  std::optional<double> software_winograd;            // speed-up of 3 x 3 convolutions on vector units
   std::string software_name;
   PlanSystem system;
   std::vector<PlanOp> ops;

@@ -246,6 +246,8 @@ const Schema& software_schema() {
                "step over many devices waits for the slowest", 0, 1),
       quantity("collective_latency", dims::time(), "the communication library's time per step of a ring "
                "collective (each of a ring's devices - 1 steps), where it exceeds the link's latency"),
+      positive(quantity("winograd", dims::number(), "speed-up of 3 x 3, stride-1 convolutions on vector units "
+                        "(Winograd-class algorithms the framework's library picks); 1 by default")),
   }};
   return s;
 }

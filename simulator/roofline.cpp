@@ -1,5 +1,6 @@
 #include "simulator/roofline.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace dlc::simulator {
@@ -157,27 +158,55 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     out.class_bandwidth_backward[i] = memory_bound_class(c) ? out.bandwidth * backward_efficiency[i] : out.bandwidth;
   }
   out.fixed = out.launch_overhead + out.software_overhead;
+  Cost winograd = params.add("software.winograd", plan.software_winograd.value_or(1));
+  constrain("software.winograd", {0, 1e300, true, false});
+  int conv = static_cast<int>(OpClass::conv);
+  out.conv3x3_rate = matrix ? out.class_rate[conv] : out.class_rate[conv] * winograd;
+  out.conv3x3_rate_backward = matrix ? out.class_rate_backward[conv] : out.class_rate_backward[conv] * winograd;
   return true;
+}
+
+bool winograd_shape(const compiler::PlanOp& op) {
+  if (op.op != "conv" || !op.def || op.output.size() != 3) return false;  // [C, H, W]: a 2-D convolution
+  auto ints = [&](const char* name) {
+    int i = op.def->param_index(name);
+    return i < 0 ? std::vector<std::int64_t>{} : op.args.attrs.at(static_cast<std::size_t>(i)).ints;
+  };
+  auto all = [](const std::vector<std::int64_t>& v, std::int64_t x) {
+    return std::all_of(v.begin(), v.end(), [x](std::int64_t e) { return e == x; });
+  };
+  std::vector<std::int64_t> kernel = ints("kernel"), groups = ints("groups");
+  // A square kernel may be written once (kernel = 3) or per dimension (kernel = [3, 3]).
+  return (kernel.size() == 1 || kernel.size() == 2) && all(kernel, 3) && all(ints("stride"), 1) &&
+         all(ints("dilation"), 1) &&
+         (groups.empty() || groups.front() == 1);
 }
 
 OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch) {
   OpTimes t;
   bool empty = op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0;
   if (empty) return t;  // an input, a reshape: no device work
-  const Cost& rate = d.class_rate[static_cast<int>(op.op_class)];
+  bool winograd = winograd_shape(op);
+  const Cost& rate = winograd ? d.conv3x3_rate : d.class_rate[static_cast<int>(op.op_class)];
   const Cost& bandwidth = d.class_bandwidth[static_cast<int>(op.op_class)];
   const Cost& fixed = d.fixed;
+  // Tensors inside the op (attention's scores, the logits' loss) are other kernels' traffic: it adds.
+  auto io = [](std::int64_t bytes, std::int64_t scratch) { return static_cast<double>(bytes - scratch); };
+  Cost scratch_forward = Cost(static_cast<double>(op.scratch_bytes_forward)) * batch / d.bandwidth;
   t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
-  t.forward_memory = (Cost(static_cast<double>(op.bytes_forward)) * batch + static_cast<double>(op.weight_bytes)) / bandwidth;
-  t.forward = max(t.forward_compute, t.forward_memory) + fixed;
+  t.forward_memory = (Cost(io(op.bytes_forward, op.scratch_bytes_forward)) * batch +
+                      static_cast<double>(op.weight_bytes)) / bandwidth + scratch_forward;
+  t.forward = max(t.forward_compute + scratch_forward, t.forward_memory) + fixed;
   // What only data feeds and has no weights (a relu on the input) has no
   // backward pass, so no launch either.
   if (op.macs_backward == 0 && op.bytes_backward == 0 && op.weight_bytes == 0) return t;
   int c = static_cast<int>(op.op_class);
-  t.backward_compute = Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / d.class_rate_backward[c];
-  t.backward_memory = (Cost(static_cast<double>(op.bytes_backward)) * batch + 2.0 * static_cast<double>(op.weight_bytes)) /
-                      d.class_bandwidth_backward[c];
-  t.backward = max(t.backward_compute, t.backward_memory) + fixed;
+  t.backward_compute =
+      Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / (winograd ? d.conv3x3_rate_backward : d.class_rate_backward[c]);
+  Cost scratch_backward = Cost(static_cast<double>(op.scratch_bytes_backward)) * batch / d.bandwidth;
+  t.backward_memory = (Cost(io(op.bytes_backward, op.scratch_bytes_backward)) * batch +
+                       2.0 * static_cast<double>(op.weight_bytes)) / d.class_bandwidth_backward[c] + scratch_backward;
+  t.backward = max(t.backward_compute + scratch_backward, t.backward_memory) + fixed;
   return t;
 }
 

@@ -6,7 +6,16 @@
 //             where the device gives one: `vector { bf16 = ... }`)
 //   memory  = (bytes · batch + weight bytes) / (memory bandwidth · memory efficiency)
 //             (memory-bound classes: / efficiency[class] · software[class] as well)
-//   time    = max(compute, memory) + launch overhead + software overhead
+//   time    = max(compute, memory) + scratch + launch overhead + software overhead
+//
+// A framework's `winograd` factor divides the compute term of 3 x 3,
+// stride-1 convolutions on vector units (winograd_shape below).
+//
+// where scratch is the traffic of tensors inside the op that other kernels
+// move (attention's scores through the softmax, masking and dropout, without
+// flash attention; the logits through the loss): scratch bytes · batch /
+// (memory bandwidth · memory efficiency), added, since those kernels do not
+// overlap the op's GEMMs.
 //
 // The memory-bound classes (elementwise, normalization, pooling,
 // data_movement, embedding) are limited by bandwidth, so their efficiency is
@@ -44,7 +53,15 @@ struct DeviceCosts {
   Cost class_rate_backward[10];
   Cost class_bandwidth_backward[10];  // bandwidth, x efficiency for the memory-bound classes
   Cost fixed;           // launch + software overhead
+  // 3 x 3, stride-1 convolutions on the vector units: the class's rates times
+  // the framework's `winograd` speed-up (1 on a matrix engine).
+  Cost conv3x3_rate, conv3x3_rate_backward;
 };
+
+// A 2-D convolution with a 3 x 3 kernel, stride 1, no dilation, one group:
+// what Winograd-class algorithms (Lavin and Gray 2016) compute with fewer
+// multiplications, and what cuDNN picks them for on CUDA cores.
+bool winograd_shape(const compiler::PlanOp& op);
 
 // Registers the device's parameters (device.peak, device.memory_bandwidth,
 // device.efficiency.<class>, ...) and returns them as costs. Fails with a
@@ -69,7 +86,7 @@ double peak_in(const std::map<std::string, double>& peaks, const std::string& pr
 struct MatrixEfficiency {
   double conv, matmul, attention, recurrent;
 };
-inline constexpr MatrixEfficiency kMatrixEfficiency{0.35, 0.566, 0.7, 0.5};
+inline constexpr MatrixEfficiency kMatrixEfficiency{0.294, 0.566, 0.589, 0.5};
 double default_efficiency(compiler::OpClass c, bool matrix_engine = false);
 // Whether the experiment's precision runs on the device's matrix engine.
 bool matrix_engine(const compiler::PlanDevice& device, const std::string& precision);

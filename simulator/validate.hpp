@@ -74,8 +74,9 @@ std::string validation_csv(const Validation& v);
 // cannot be simulated than recorded is a failure. False with a message when
 // the file cannot be read.
 // Besides the limits: a row whose class is not the one dlc gives its
-// experiment, and shipped intervals (simulator/interval.cpp) that differ from
-// the data set's, are failures.
+// experiment is a failure, and, where the file says `intervals,1,0` (the data
+// set dlc's intervals come from), shipped intervals (simulator/interval.cpp)
+// that differ from the data set's.
 bool check_limits(const Validation& v, const std::string& path, std::vector<std::string>& failures,
                   std::string& error);
 

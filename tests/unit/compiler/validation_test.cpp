@@ -117,4 +117,12 @@ experiment E { model = FC; system = D; batch = 64; phase = inference }
   REQUIRE(simulator::check_limits(v, write("limits.csv", "scope,mape,margin\nholdout,0.15,0.01\nfailed,1,0\n"),
                                   failures, error));
   CHECK(failures.empty());
+  // Where the file says so, the intervals dlc ships must be this data set's: its one held-out row gives
+  // CNN inference the interval of one ratio measured / predicted, 40 / 46.18144.
+  failures.clear();
+  REQUIRE(simulator::check_limits(
+      v, write("limits.csv", "scope,mape,margin\nholdout,0.15,0.01\nfailed,1,0\nintervals,1,0\n"), failures, error));
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].starts_with("the interval dlc ships for CNN inference ("));
+  CHECK(failures[0].ends_with("is not the data set's (1 rows, 0.8661 to 0.8661): update simulator/interval.cpp"));
 }

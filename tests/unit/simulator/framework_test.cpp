@@ -17,30 +17,12 @@ using dlc::test::approx;
 
 namespace {
 
-// The device, links and model of parallel_test.cpp: compute-bound fc layers
-// (10 TFLOPS, 1 PB/s, no launch overhead), Units(n) = n fc 1024 -> 1024
-// without bias, and a framework profile F.
-constexpr const char* kSpec = R"(
-device D {
-  kind = gpu; peak { fp32 = 10 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
-  efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s
-}
-link L { bandwidth = 10 GB/s; latency = 0 s }
-link Net { bandwidth = 5 GB/s; latency = 2 us }
-node Quad { devices = 4 * D; link = L }
-node Box { devices = 8 * D; link = L; network = Net }
-cluster Pair { nodes = 2 * Box; network = Net }
-block unit(x) { return fc(x, 1024, bias = false) }
-model Units(n = 4) {
-  input x: f32[1024]
-  repeat layer in 1..=n { x = unit(x, name = "") }
-  output x
-}
-framework F { dispatch = 10 us }
-)";
+// The device, links and model of parallel_test.cpp (simulate_spec.hpp), and
+// a framework profile F.
+const std::string kSpec = std::string(dlc::test::kUnitsSpec) + "framework F { dispatch = 10 us }\n";
 
 dlc::test::SpecRun simulate(const std::string& experiment) {
-  return dlc::test::simulate_spec(std::string(kSpec) + experiment);
+  return dlc::test::simulate_spec(kSpec + experiment);
 }
 
 compiler::Result run(const std::string& experiment) {
@@ -167,4 +149,37 @@ TEST_CASE("interval: the k-th smallest and largest held-out ratios, k = max(1, f
   CHECK(c.low == approx(0.2));
   CHECK(c.high == approx(1.8));
   CHECK(simulator::interval_from("c", {}).rows == 0);
+}
+
+TEST_CASE("roofline: a framework's winograd factor speeds up 3 x 3 stride-1 convolutions on vector units only") {
+  std::string spec = R"(
+device T { kind = gpu; peak { fp32 = 10 TFLOPS; fp16 = 80 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
+           launch_overhead = 0 s }
+model Convs {
+  input x: f32[16, 32, 32]
+  x = conv(x, 16, kernel = 3, pad = 1, bias = false, name = "c3")
+  x = conv(x, 16, kernel = 1, bias = false, name = "c1")
+  x = conv(x, 16, kernel = 3, stride = 2, pad = 1, bias = false, name = "c3s2")
+  output x
+}
+)";
+  auto forward = [&](const char* precision, const std::string& layer) {
+    dlc::test::SpecRun r = dlc::test::simulate_spec(
+        spec + fmt::format("experiment E {{ model = Convs; system = T; batch = 8; phase = inference; precision = {}; "
+                           "software {{ winograd = 2 }} }}",
+                           precision));
+    REQUIRE_MESSAGE(r.ok, r.error);
+    for (const compiler::LayerResult& l : r.result.layers)
+      if (l.name == layer) return l.forward_s;
+    FAIL("no layer " << layer);
+    return 0.0;
+  };
+  // c3: 16 x 16 x 9 MACs per output x 1,024 outputs x 8 samples; fp32 on the vector units at 0.7 of
+  // 10 TFLOPS, twice as fast with winograd = 2.
+  const double c3 = 2.0 * 16 * 16 * 9 * 1024 * 8;
+  CHECK(forward("fp32", "c3") == approx(c3 / (10e12 * 0.7 * 2)));
+  CHECK(forward("fp32", "c1") == approx(c3 / 9 / (10e12 * 0.7)));
+  CHECK(forward("fp32", "c3s2") == approx(c3 / 4 / (10e12 * 0.7)));
+  // On the tensor cores cuDNN runs implicit GEMMs: no speed-up.
+  CHECK(forward("fp16", "c3") == approx(c3 / (80e12 * simulator::kMatrixEfficiency.conv)));
 }

@@ -15,28 +15,7 @@ using dlc::test::approx;
 
 namespace {
 
-// A device that is compute-bound on the fc layers below (10 TFLOPS, 1 PB/s,
-// no launch overhead), links without latency, and a model of n units of one
-// 1024 -> 1024 fc without bias: 1,048,576 MACs and parameters each,
-// 4,096 B of output per sample in fp32.
-constexpr const char* kSpec = R"(
-device D {
-  kind = gpu; peak { fp32 = 10 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
-  efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s
-}
-link L { bandwidth = 10 GB/s; latency = 0 s }
-link Net { bandwidth = 5 GB/s; latency = 2 us }
-node Duo { devices = 2 * D; link = L }
-node Quad { devices = 4 * D; link = L }
-node Box { devices = 8 * D; link = L; network = Net }
-cluster Pair { nodes = 2 * Box; network = Net }
-block unit(x) { return fc(x, 1024, bias = false) }
-model Units(n = 4) {
-  input x: f32[1024]
-  repeat layer in 1..=n { x = unit(x, name = "") }
-  output x
-}
-)";
+constexpr const char* kSpec = dlc::test::kUnitsSpec;
 
 using Run = dlc::test::SpecRun;
 Run simulate(const std::string& experiment) { return dlc::test::simulate_spec(std::string(kSpec) + experiment); }
