@@ -424,8 +424,6 @@ std::string vendor_name(const std::string& vendor_id) {
   return vendor_id;
 }
 
-// Rounds to the nearest power of two in log scale (31.6 -> 32, 45 -> 32, 46 -> 64).
-double nearest_power_of_two(double x) { return x > 0 ? std::exp2(std::round(std::log2(x))) : 0; }
 
 // "3.49 GHz"-style text without trailing noise.
 std::string fixed(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
@@ -475,6 +473,10 @@ std::string machine_name() {
   return fmt::format("{}, oneDNN {}", model.empty() ? "unknown cpu" : model, isa);
 }
 
+double peak_flops_per_cycle(double measured) {
+  return measured > 0 ? std::exp2(std::ceil(std::log2(measured / 1.1))) : 0;
+}
+
 MachineInfo describe_machine(int threads) {
   MachineInfo m;
   const std::string flags = proc_field("/proc/cpuinfo", "flags");
@@ -511,7 +513,7 @@ MachineInfo describe_machine(int threads) {
   FmaResult fma = fma_rate(kernel, m.cores, cpus, 0.01, 0.1);
   m.measured_fp32 = fma.best;
   const double per_cycle = m.clock_hz > 0 ? fma.best / m.cores / m.clock_hz : 0;
-  m.flops_per_cycle_core = nearest_power_of_two(per_cycle);
+  m.flops_per_cycle_core = peak_flops_per_cycle(per_cycle);
   m.peak_fp32 = m.cores * m.flops_per_cycle_core * m.clock_hz;
   m.log += fmt::format(
       "fp32: {:.1f} GFLOP/s measured, {} thread(s) x {:.0f} ms of {} independent {}-lane FMA chains ({}), "

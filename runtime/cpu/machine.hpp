@@ -36,6 +36,13 @@ struct MachineInfo {
   std::string log;                  // how each figure was obtained, one line each
 };
 
+// The peak FLOP per cycle and core a measured rate implies: the smallest
+// power of two the measurement does not exceed by more than 10 % (the
+// clock's measurement error; a peak is never below what was measured, and a
+// slow measurement, under sanitizers or load, rounds up, not down): 60.8 ->
+// 64, 35 -> 32, 2.36 -> 4.
+double peak_flops_per_cycle(double measured);
+
 // Measures this machine with `threads` threads (0: every core this process may
 // run on). Takes about 0.5 s; never prints.
 MachineInfo describe_machine(int threads = 0);

@@ -125,3 +125,12 @@ TEST_CASE("machine: describe_machine(1) measures positive, consistent figures wh
   CHECK(property(*d, "peak.fp32") == doctest::Approx(m.peak_fp32).epsilon(0.01));
   CHECK(property(*d, "memory_bandwidth") == doctest::Approx(m.memory_bandwidth).epsilon(0.01));
 }
+
+TEST_CASE("machine: the peak per cycle is the smallest power of two the measurement stays within 10 % of") {
+  CHECK(runtime::cpu::peak_flops_per_cycle(60.8) == 64);
+  CHECK(runtime::cpu::peak_flops_per_cycle(64) == 64);
+  CHECK(runtime::cpu::peak_flops_per_cycle(35) == 32);   // a clock measured 9 % low
+  CHECK(runtime::cpu::peak_flops_per_cycle(45) == 64);   // no 32-FLOP core reaches 45
+  CHECK(runtime::cpu::peak_flops_per_cycle(2.36) == 4);  // an instrumented, loaded run: never below it
+  CHECK(runtime::cpu::peak_flops_per_cycle(0) == 0);
+}
