@@ -86,7 +86,7 @@ double peak_in(const std::map<std::string, double>& peaks, const std::string& pr
 struct MatrixEfficiency {
   double conv, matmul, attention, recurrent;
 };
-inline constexpr MatrixEfficiency kMatrixEfficiency{0.294, 0.566, 0.589, 0.5};
+inline constexpr MatrixEfficiency kMatrixEfficiency{0.2815, 0.566, 0.589, 0.5};
 double default_efficiency(compiler::OpClass c, bool matrix_engine = false);
 // Whether the experiment's precision runs on the device's matrix engine.
 bool matrix_engine(const compiler::PlanDevice& device, const std::string& precision);
