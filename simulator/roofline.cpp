@@ -20,9 +20,9 @@ double lookup(const std::map<std::string, double>& m, std::string_view key, doub
 
 }  // namespace
 
-double default_efficiency(OpClass c, bool matrix_engine) {
+double default_efficiency(OpClass c, bool matrix_engine, bool tf32) {
   if (matrix_engine) switch (c) {
-      case OpClass::conv: return kMatrixEfficiency.conv;
+      case OpClass::conv: return tf32 ? kMatrixEfficiency.conv_tf32 : kMatrixEfficiency.conv;
       case OpClass::matmul: return kMatrixEfficiency.matmul;
       case OpClass::attention: return kMatrixEfficiency.attention;
       case OpClass::recurrent: return kMatrixEfficiency.recurrent;
@@ -115,7 +115,7 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   bool matrix = matrix_engine(d, plan.precision);
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
-    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix)));
+    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix, plan.precision == "tf32")));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
     software_efficiency[static_cast<int>(c)] = software;
     // An inference experiment's forward pass, where the device gives its own efficiency for it.

@@ -83,11 +83,13 @@ double peak_in(const std::map<std::string, double>& peaks, const std::string& pr
 // MXU: the precision's peak above the vector units' rate), the compute-bound
 // classes' defaults below, fitted to the calibration rows of the accuracy
 // benchmark (tests/validation, docs/validate.md).
+// Convolutions at tf32 have their own (cuDNN's tf32 kernels move twice the
+// operand bytes of fp16 ones per multiply-accumulate).
 struct MatrixEfficiency {
-  double conv, matmul, attention, recurrent;
+  double conv, matmul, attention, recurrent, conv_tf32;
 };
-inline constexpr MatrixEfficiency kMatrixEfficiency{0.2815, 0.566, 0.589, 0.5};
-double default_efficiency(compiler::OpClass c, bool matrix_engine = false);
+inline constexpr MatrixEfficiency kMatrixEfficiency{0.473, 0.566, 0.589, 0.5, 0.2815};
+double default_efficiency(compiler::OpClass c, bool matrix_engine = false, bool tf32 = false);
 // Whether the experiment's precision runs on the device's matrix engine.
 bool matrix_engine(const compiler::PlanDevice& device, const std::string& precision);
 constexpr double kDefaultMemoryEfficiency = 0.8;

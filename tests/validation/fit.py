@@ -27,17 +27,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # (scopes, parameter, start, unit, lower bound, upper bound); winograd at most 4, F(4x4, 3x3)'s cut in
 # multiplications. The matrix-engine rows are those at
-# mixed, tf32, bf16 or fp16 precision: every such row of the data set runs on tensor cores.
+# mixed, tf32, bf16 or fp16 precision: every such row of the data set runs on tensor cores; convolutions
+# at tf32 have an efficiency of their own (kMatrixEfficiency.conv_tf32).
 MATRIX = ["mixed", "tf32", "bf16", "fp16"]
 PARAMETERS = [
-    (MATRIX, "device.efficiency.conv", 0.2815, "", 0.05, 1.0),
+    (["mixed", "bf16", "fp16"], "device.efficiency.conv", 0.473, "", 0.05, 1.0),
+    (["tf32"], "device.efficiency.conv", 0.2815, "", 0.05, 1.0),
     (MATRIX, "device.efficiency.matmul", 0.566, "", 0.05, 1.0),
     (MATRIX, "device.efficiency.attention", 0.589, "", 0.05, 1.0),
     (["PyTorch"], "software.dispatch", 60.0, "us", 0.0, 1e4),
     (["PyTorch"], "software.step_overhead", 0.0, "ms", 0.0, 1e4),
-    (["PyTorch"], "software.sample_overhead", 0.0, "us", 0.0, 1e5),
+    (["PyTorch"], "software.sample_overhead", 9.5, "us", 0.0, 1e5),
     (["PyTorch"], "software.jitter", 0.055, "", 0.0, 0.5),
-    (["PyTorch"], "software.winograd", 3.83, "", 0.5, 4.0),
+    (["PyTorch"], "software.winograd", 4.0, "", 0.5, 4.0),
     (["TensorFlow"], "software.dispatch", 60.0, "us", 0.0, 1e4),
     (["TensorFlow"], "software.step_overhead", 1.83, "ms", 0.0, 1e4),
     (["TensorFlow"], "software.sample_overhead", 283.0, "us", 0.0, 1e5),
