@@ -148,6 +148,13 @@ Validation validate(const std::vector<compiler::ValidationRow>& rows, const std:
   v.scopes.push_back(summarise("holdout", holdout));
   v.scopes.push_back(summarise("calibration", calibration));
   for (const auto& [name, members] : classes) v.scopes.push_back(summarise("class: " + name, members));
+  // The held-out rows of each class: what the targets are about.
+  for (const auto& [name, members] : classes) {
+    std::vector<const ValidatedRow*> held_out;
+    for (const ValidatedRow* r : members)
+      if (r->row.split == "holdout") held_out.push_back(r);
+    v.scopes.push_back(summarise("holdout: " + name, held_out));
+  }
   v.intervals = check_intervals(v.rows);
   return v;
 }

@@ -26,7 +26,7 @@ struct ValidatedRow {
 };
 
 struct ValidationScope {
-  std::string name;  // "all", "holdout", "calibration", "class: CNN training", ...
+  std::string name;  // "all", "holdout", "calibration", "class: CNN training", "holdout: CNN training", ...
   int rows = 0;
   double mape = 0, bias = 0;
   std::string worst;  // the row of the largest |error|
