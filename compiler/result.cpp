@@ -281,6 +281,9 @@ std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes
   t.column("system");
   t.column("batch", A::right);
   t.column("step", A::right);
+  // The step's prediction interval (ResultTotals), where any result has one.
+  bool range = std::any_of(results.begin(), results.end(), [](const Result& r) { return r.totals.iteration_s_low; });
+  if (range) t.column("step range", A::right);
   t.column("samples/s", A::right);
   t.column("memory/device", A::right);
   t.column("epoch", A::right);
@@ -300,15 +303,16 @@ std::string results_summary_table(const std::vector<ExperimentOutcome>& outcomes
   if (cost) t.column("cost", A::right);
   auto maybe = [](const std::optional<double>& s) { return s ? seconds(*s) : std::string("-"); };
   for (const Result& r : results) {
-    std::vector<std::string> row{r.experiment,
-                                 r.model,
-                                 r.system,
-                                 std::to_string(r.batch),
-                                 seconds(r.totals.iteration_s),
-                                 rate(r.totals.samples_per_s),
-                                 r.crossbar || r.hopfield ? std::string("-")
-                                                          : gigabytes(r.totals.memory_per_device_bytes),
-                                 maybe(r.totals.epoch_s), maybe(r.totals.total_s)};
+    std::vector<std::string> row{r.experiment, r.model, r.system, std::to_string(r.batch),
+                                 seconds(r.totals.iteration_s)};
+    if (range)
+      row.push_back(r.totals.iteration_s_low && r.totals.iteration_s_high
+                        ? seconds(*r.totals.iteration_s_low) + "–" + seconds(*r.totals.iteration_s_high)
+                        : std::string("-"));
+    for (std::string cell : {rate(r.totals.samples_per_s),
+                             r.crossbar || r.hopfield ? std::string("-") : gigabytes(r.totals.memory_per_device_bytes),
+                             maybe(r.totals.epoch_s), maybe(r.totals.total_s)})
+      row.push_back(std::move(cell));
     if (energy) row.push_back(r.energy_per_sample_j ? human_joules(*r.energy_per_sample_j) : "-");
     if (tokens) {
       bool has = r.utilisation && r.utilisation->tokens_per_s;
