@@ -497,12 +497,24 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     double params;
     std::int64_t replicas, stride;
   };
+  // ZeRO 3 gathers each layer's weights when it runs (forward, again to recompute it, and backward) and
+  // reduce-scatters its gradients after: per microbatch, one collective of each per layer with weights.
+  std::vector<Cost> zero3(stages, Cost(0));
+  for (std::size_t i = 0; i < n && training && L.zero == 3; ++i) {
+    const OpCost& c = costs[i];
+    if (c.params <= 0) continue;
+    bool moe = plan.ops[i].op == "moe";
+    std::int64_t replicas = moe ? L.data / L.expert : L.data, stride = moe ? L.tensor * L.expert : L.tensor;
+    double gathers = full && repeated[unit_of[i]] ? 3 : 2;
+    Cost& z = zero3[L.stage_of[i]];
+    z = z + (Cost(gathers) * groups.allreduce(Cost(c.params * sb.weights), replicas, stride) +
+             groups.allreduce(Cost(c.params * sb.gradients), replicas, stride)) / 2;
+  }
   for (std::size_t st = 0; st < stages; ++st) {
     Cost S = training ? F[st] + B[st] : F[st];
     Cost exchange = 0;
     const Part parts[] = {{weights[st] - expert_weights[st], L.data, L.tensor},
                           {expert_weights[st], L.data / L.expert, L.tensor * L.expert}};
-    Cost per_microbatch = 0;
     double updated = 0, sharded = 0, state = 0;  // parameters; bytes per device
     for (const Part& part : parts) {
       if (part.params <= 0) continue;
@@ -511,10 +523,8 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       Cost gather = groups.allreduce(W, part.replicas, part.stride);
       double r = static_cast<double>(part.replicas);
       // ZeRO 1 and 2: the gradients reduce-scattered and the weights gathered once per step; else an
-      // all-reduce. (ZeRO 3's collectives run per layer and microbatch, below.)
-      if (training && L.zero == 3) {
-      } else if (training && L.zero > 0) exchange = exchange + (reduce + gather) / 2;
-      else if (training) exchange = exchange + reduce;
+      // all-reduce. (ZeRO 3's collectives run per layer and microbatch: zero3 above.)
+      if (training && L.zero != 3) exchange = exchange + (L.zero > 0 ? (reduce + gather) / 2 : reduce);
       updated += L.zero > 0 ? part.params / r : part.params;
       // Memory: ZeRO 1 shards the master copy and the moments, 2 the gradients too, 3 the weights too.
       double whole = 0, split = 0;
@@ -524,20 +534,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       state += whole;
       sharded += split / r;
     }
-    // ZeRO 3 gathers each layer's weights when it runs (forward, again to recompute it, and backward) and
-    // reduce-scatters its gradients after: per microbatch, one collective of each per layer with weights.
-    if (training && L.zero == 3) {
-      for (std::size_t i = 0; i < n; ++i) {
-        const OpCost& c = costs[i];
-        if (L.stage_of[i] != st || c.params <= 0) continue;
-        bool moe = plan.ops[i].op == "moe";
-        std::int64_t replicas = moe ? L.data / L.expert : L.data, stride = moe ? L.tensor * L.expert : L.tensor;
-        double gathers = full && repeated[unit_of[i]] ? 3 : 2;
-        per_microbatch = per_microbatch + (Cost(gathers) * groups.allreduce(Cost(c.params * sb.weights), replicas, stride) +
-                                           groups.allreduce(Cost(c.params * sb.gradients), replicas, stride)) / 2;
-      }
-      S = max(S, per_microbatch);
-    }
+    if (training && L.zero == 3) S = max(S, zero3[st]);
     if (overlap) exchange = max(exchange - B[st], Cost(0));
     step_max = max(step_max, S);
     step_sum = step_sum + S;

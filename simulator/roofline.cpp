@@ -112,10 +112,10 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   out.launch_overhead = params.add("device.launch_overhead", overhead, lang::dims::time());
   out.software_overhead = params.add("software.overhead", plan.software_overhead.value_or(0), lang::dims::time());
   Cost software_efficiency[10];
-  bool matrix = matrix_engine(d, plan.precision);
+  bool matrix = matrix_engine(d, plan.precision), tf32 = plan.precision == "tf32";
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
-    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix, plan.precision == "tf32")));
+    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix, tf32)));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
     software_efficiency[static_cast<int>(c)] = software;
     // An inference experiment's forward pass, where the device gives its own efficiency for it.
