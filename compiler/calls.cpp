@@ -218,6 +218,7 @@ Value Evaluator::Impl::call_op(const OpDef& op, const Expr& e) {
   layer.kept = r.kept;
   layer.scratch_forward = r.scratch_forward;
   layer.scratch_backward = r.scratch_backward;
+  layer.gemms = r.gemms;
   // A layer fed only by data (the model's input, or ops of it alone) needs no
   // gradient of its inputs: backward computes its weights' gradients only, as
   // a framework does for the first layer.

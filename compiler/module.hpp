@@ -30,6 +30,7 @@ struct Layer {
   std::int64_t macs_model = 0;     // forward MACs of the model's arithmetic (OpResult::macs_model)
   std::int64_t kept = 0;           // elements kept inside the op for backward, per sample (OpResult::kept)
   std::int64_t scratch_forward = 0, scratch_backward = 0;  // elements through memory inside the op
+  std::vector<Gemm> gemms;         // the forward pass's matrix products (OpResult::gemms)
   // Training computes a gradient of this layer's output: it has trainable
   // parameters or an input that does (not so for data and what only data feeds).
   bool needs_gradient = false;

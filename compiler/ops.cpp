@@ -215,6 +215,7 @@ bool infer_conv(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.output = {out, x.dtype};
   r.params = add(weights, bias ? cout : 0);
   r.macs_forward = mul(per_output, product(out));
+  r.gemms = {{product(Shape(out.begin() + 1, out.end())), cout / g, per_output, g, true}};
   // data gradient (transposed convolution) + weight gradient: each as many
   // MACs as the forward pass.
   r.macs_backward = mul(2, r.macs_forward);
@@ -275,6 +276,7 @@ bool infer_fc(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   r.output = {out, x.dtype};
   r.params = add(mul(in, n), bias ? n : 0);
   r.macs_forward = mul(rows, mul(in, n));
+  r.gemms = {{rows, n, in, 1, true}};
   r.macs_backward = mul(2, r.macs_forward);  // data gradient + weight gradient
   r.macs_input_gradient = r.macs_forward;
   if (a.describe) r.attributes = fmt::format("features={} bias={}", n, bias);
@@ -315,6 +317,7 @@ bool infer_matmul(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) {
   out.push_back(n);
   r.output = {out, x.dtype};
   r.macs_forward = mul(product(batch), mul(m, mul(k, n)));
+  r.gemms = {{m, n, k, product(batch), false}};
   r.macs_backward = mul(2, r.macs_forward);  // gradients of both operands
   if (a.describe) r.attributes = fmt::format("transpose_b={}", tb);
   return finish(r, err);
@@ -581,6 +584,11 @@ bool infer_attention(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err
   std::int64_t scores = mul(pairs, d);  // Q·Kᵀ, and as much again for P·V
   r.macs_forward = add(projections, mul(2, scores));
   r.macs_model = add(projections, mul(2, mul(mul(t, t), d)));
+  // Q, K and V, the scores and P·V per head, the output projection. (Flash
+  // attention's causal half is one product of half the keys.)
+  std::int64_t keys = flash && causal ? (t + 1) / 2 : t, head = d / heads;
+  r.gemms = {{t, add(d, mul(2, kvd)), d, 1, true}, {t, keys, head, heads, false},
+             {t, head, keys, heads, false}, {t, d, d, 1, true}};
   r.macs_backward = mul(2, r.macs_forward);
   if (flash) r.macs_backward = add(r.macs_backward, scores);
   // The Q, K and V projections' data gradients reach the input; the output
@@ -620,6 +628,7 @@ bool infer_lm_head(const OpDef& op, const OpArgs& a, OpResult& r, OpError& err) 
   bool tied = flag(a, op, "tied");
   r.params = tied ? 0 : mul(d, vocab);
   r.macs_forward = mul(rows, mul(d, vocab));
+  r.gemms = {{rows, vocab, d, 1, true}};
   r.macs_backward = mul(2, r.macs_forward);
   r.macs_input_gradient = r.macs_forward;
   if (tied) r.active_params = 0;

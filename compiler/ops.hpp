@@ -72,6 +72,19 @@ struct OpArgs {
   bool describe = false;    // fill OpResult::attributes (only dumps need the text)
 };
 
+// One matrix product of an op's forward pass, as a GEMM library runs it:
+// an m x k by k x n product, `count` of them per sample. With `m_per_sample`
+// the batch stacks the samples' rows into one product of m · batch rows (a
+// fully connected layer, a convolution as implicit GEMM); without, each
+// sample has its own `count` products (a batched GEMM: attention's heads).
+// The simulator tiles them onto the device's multiprocessors
+// (simulator/roofline.hpp, wave quantisation).
+struct Gemm {
+  std::int64_t m = 0, n = 0, k = 0;
+  std::int64_t count = 1;
+  bool m_per_sample = true;
+};
+
 struct OpResult {
   TensorInfo output;
   std::int64_t params = 0;         // trainable
@@ -97,6 +110,7 @@ struct OpResult {
   // (written and read again, unless flash attention keeps it on chip).
   std::int64_t scratch_forward = 0;
   std::int64_t scratch_backward = 0;
+  std::vector<Gemm> gemms;         // the forward pass's matrix products (none: not a GEMM op)
   std::string attributes;          // "kernel=[3, 3] stride=[1, 1]", when OpArgs::describe
 };
 

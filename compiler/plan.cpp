@@ -60,6 +60,7 @@ PlanDevice device(const CheckedDecl& d) {
   out.memory_bandwidth = number(d, "memory_bandwidth");
   if (const Value* v = get(d, "launch_overhead")) out.launch_overhead = v->number;
   out.power = number(d, "power");
+  out.cores = static_cast<std::int64_t>(number(d, "cores"));
   return out;
 }
 
@@ -231,7 +232,10 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     else if (key == "sample_overhead") p.software_sample_overhead = value.number;
     else if (key == "jitter") p.software_jitter = value.number;
     else if (key == "collective_latency") p.software_collective_latency = value.number;
+    else if (key == "collective_efficiency") p.software_collective_efficiency = value.number;
     else if (key == "winograd") p.software_winograd = value.number;
+    else if (key == "autocast") p.software_autocast = value.boolean;
+    else if (key == "eager_attention") p.software_eager_attention = value.boolean;
     else if (key == "name") p.software_name = value.text;
   };
   if (const Value* v = get(e, "framework"); v && v->decl)
@@ -299,6 +303,13 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     // Tensors inside the op (attention's scores) that go through memory.
     op.scratch_bytes_forward = l.scratch_forward * b;
     op.scratch_bytes_backward = no_backward ? 0 : l.scratch_backward * b;
+    if (l.op == "attention" && l.scratch_forward > 0 && p.software_eager_attention) {
+      // heads · T² score elements, each moving eager_attention_bytes (the fused passes are 4 and 7).
+      EagerAttentionBytes e = eager_attention_bytes(b, p.precision == "mixed" && p.software_autocast,
+                                                    p.phase == "training");
+      op.scratch_bytes_forward = l.scratch_forward / 4 * e.forward;
+      op.scratch_bytes_backward = no_backward ? 0 : l.scratch_forward / 4 * e.backward;
+    }
     op.bytes_forward += op.scratch_bytes_forward;
     op.bytes_backward += op.scratch_bytes_backward;
     op.weight_bytes = (l.params + l.state) * b;
@@ -307,6 +318,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     op.active_params = l.active_params;
     op.macs_model = l.macs_model;
     op.input_elements = in;
+    op.gemms = l.gemms;
     op.def = l.def;
     op.args = l.args;
     p.ops.push_back(std::move(op));

@@ -57,9 +57,35 @@ struct PlanOp {
   // multi-head attention (Korthikanti et al. 2022, 4.1).
   std::int64_t internal_activation_bytes = 0;
   std::int64_t input_elements = 0;    // all inputs together, per sample
+  std::vector<Gemm> gemms;            // the forward pass's matrix products (Layer::gemms)
   const OpDef* def = nullptr;         // the op (nullptr for inputs): what a runtime builds it from
   OpArgs args;                        // its bound arguments, with the input shapes
 };
+
+// Bytes per element of attention's score matrix (batch x heads x T x T)
+// where the framework runs its chain as separate kernels (eager PyTorch), b
+// the element size, f the softmax's (4 B under autocast, which runs softmax
+// in fp32; else b). Forward: Q·Kᵀ writes it; the scaling and the mask each
+// read and write it; softmax reads it and writes f; training's dropout reads
+// and writes f and writes a 1-byte mask; under autocast a cast back to b;
+// P·V reads it:
+//   forward  = b + 2b + 2b + (b + f) + [training] (2f + 1) + [cast] (f + b) + b
+// Backward: dP written; dV's product reads P; dropout's backward reads dP and
+// the mask and writes its gradient; under autocast a cast up to f; softmax's
+// backward reads the gradient and its output and writes f; a cast down; the
+// scaling's backward reads and writes; dQ's and dK's products read it:
+//   backward = b + b + (2b + 1) + [cast] (b + f) + 3f + [cast] (f + b) + 2b + 2b
+// Mixed precision in training: 33 and 41 B, against the fused kernels' 4b = 8
+// and 7b = 14 (OpResult::scratch_forward and scratch_backward).
+struct EagerAttentionBytes {
+  std::int64_t forward, backward;
+};
+inline EagerAttentionBytes eager_attention_bytes(std::int64_t b, bool fp32_softmax, bool training) {
+  std::int64_t f = fp32_softmax ? 4 : b, cast = fp32_softmax ? f + b : 0;
+  std::int64_t forward = b + 2 * b + 2 * b + (b + f) + (training ? 2 * f + 1 : 0) + cast + b;
+  std::int64_t backward = b + b + 2 * b + 1 + cast + 3 * f + cast + 2 * b + 2 * b;
+  return {forward, backward};
+}
 
 struct PlanLink {
   std::string name;
@@ -80,6 +106,7 @@ struct PlanDevice {
   std::map<std::string, double> efficiency_inference;  // the forward pass's in inference, where given
   std::optional<double> launch_overhead;  // s
   double power = 0;                       // W (0: not given)
+  std::int64_t cores = 0;                 // cores or streaming multiprocessors (0: not given)
 };
 
 // The system an experiment runs on: `nodes` nodes of `devices_per_node`
@@ -158,7 +185,10 @@ struct Plan {
   std::optional<double> software_sample_overhead;     // host s per sample per device
   std::optional<double> software_jitter;              // step time's coefficient of variation
   std::optional<double> software_collective_latency;  // s per ring step of a collective, at least
+  std::optional<double> software_collective_efficiency;  // fraction of the links' bandwidth its collectives reach
   std::optional<double> software_winograd;            // speed-up of 3 x 3 convolutions on vector units
+  bool software_autocast = false;  // mixed precision cast op by op: a weight cast kernel per weighted op
+  bool software_eager_attention = false;  // attention's scores through separate kernels (eager_attention_bytes)
   std::string software_name;
   PlanSystem system;
   std::vector<PlanOp> ops;

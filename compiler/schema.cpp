@@ -132,7 +132,8 @@ const Schema& device_schema() {
             "the forward pass's in inference experiments (no state kept for a backward); default: efficiency"),
       quantity("launch_overhead", dims::time(), "fixed cost per kernel or primitive"),
       positive(quantity("power", dims::power(), "board or socket power")),
-      integer("cores", "cores or streaming multiprocessors"),
+      integer("cores", "cores or streaming multiprocessors (on a GPU, what GEMMs' tiles spread over: wave "
+              "quantisation)"),
       positive(quantity("clock", dims::frequency(), "clock under load")),
   }};
   return s;
@@ -215,6 +216,8 @@ const Schema& hybrid_parallel_schema() {
              "Megatron-LM does), or where the layers' real costs are most even"),
       zero_stage(),
       boolean("overlap", "overlap the data-parallel gradient exchange with the last microbatch's backward"),
+      boolean("tensor_overlap", "overlap each tensor-parallel collective with the GEMMs of its layer, chunk by "
+              "chunk (Megatron-LM's --tp-comm-overlap, Transformer Engine's userbuffers)"),
   }};
   return s;
 }
@@ -246,8 +249,15 @@ const Schema& software_schema() {
                "step over many devices waits for the slowest", 0, 1),
       quantity("collective_latency", dims::time(), "the communication library's time per step of a ring "
                "collective (each of a ring's devices - 1 steps), where it exceeds the link's latency"),
+      positive(quantity("collective_efficiency", dims::number(), "fraction of the links' bandwidth the "
+                        "framework's collectives reach (many small per-tensor collectives reach little); 1 by "
+                        "default", 0, 1)),
       positive(quantity("winograd", dims::number(), "speed-up of 3 x 3, stride-1 convolutions on vector units "
                         "(Winograd-class algorithms the framework's library picks); 1 by default")),
+      boolean("eager_attention", "attention's scores go through separate kernels (scaling, mask, softmax, "
+              "dropout), each reading and writing them, softmax in fp32 under autocast; default: fused kernels"),
+      boolean("autocast", "mixed precision cast op by op (PyTorch's torch.autocast): each GEMM op with weights "
+              "(convolution, linear layer) issues one more kernel per forward pass, its weights' cast to 16 bits"),
   }};
   return s;
 }

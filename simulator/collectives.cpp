@@ -34,9 +34,14 @@ bool network_costs(const compiler::Plan& plan, Params& params, NetworkCosts& out
   constexpr double kNoLink = 1e30;
   params.constrain(*params.find("devices_per_node"), {1, 1e9, false, true});
   params.constrain(*params.find("nodes"), {1, 1e9, false, true});
-  out.node_bandwidth = params.add("intra.bandwidth", node_bw > 0 ? node_bw : kNoLink, lang::dims::bandwidth());
+  // The framework's collectives reach a fraction of both links' bandwidth.
+  Cost efficiency = params.add("software.collective_efficiency", plan.software_collective_efficiency.value_or(1));
+  params.constrain(*params.find("software.collective_efficiency"), {0, 1, true, false});
+  out.node_bandwidth =
+      params.add("intra.bandwidth", node_bw > 0 ? node_bw : kNoLink, lang::dims::bandwidth()) * efficiency;
   out.node_latency = params.add("intra.latency", node_lat, lang::dims::time());
-  out.net_bandwidth = params.add("network.bandwidth", net_bw > 0 ? net_bw : kNoLink, lang::dims::bandwidth());
+  out.net_bandwidth =
+      params.add("network.bandwidth", net_bw > 0 ? net_bw : kNoLink, lang::dims::bandwidth()) * efficiency;
   out.net_latency = params.add("network.latency", net_lat, lang::dims::time());
   params.constrain(*params.find("intra.bandwidth"), {0, 1e300, true, false});
   params.constrain(*params.find("network.bandwidth"), {0, 1e300, true, false});

@@ -206,6 +206,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   L.zero = static_cast<int>(plan.parallel_integer("zero", 0));
   L.microbatch = plan.microbatch.value_or(1);
   bool overlap = plan.parallel_arg("overlap", "false") == "true";
+  bool tensor_overlap = plan.parallel_arg("tensor_overlap", "false") == "true";
   bool training = plan.phase == "training";
   if (!training && (L.zero > 0 || plan.recompute != "none")) {
     error = "ZeRO and recomputation are training techniques; this experiment is inference";
@@ -311,7 +312,11 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   for (std::size_t i = 0; i < n; ++i) {
     const PlanOp& op = plan.ops[i];
     OpCost& c = costs[i];
-    OpTimes times = op_times(op, dev, microbatch);
+    GemmSplit gemm_split;
+    if (split[i] == Split::column || split[i] == Split::heads) gemm_split.n = L.tensor;
+    if (split[i] == Split::row) gemm_split.k = L.tensor;
+    if (split[i] == Split::heads) gemm_split.count = L.tensor;
+    OpTimes times = op_times(op, dev, microbatch, gemm_split);
     double f = share(i);
     c.forward_compute = times.forward_compute * f;
     c.forward_memory = times.forward_memory * f;
@@ -333,6 +338,18 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
         if (op.data_gradient) c.backward_comm = groups.allreduce(in_bytes, L.tensor, 1);
         break;
       default: break;
+    }
+    if (tensor_overlap) {
+      // Cut into one chunk per member, each chunk's exchange runs beside the
+      // next chunk's GEMM: two stages pipelined over t chunks take
+      // max(compute, comm) + min(compute, comm) / t, so what the collective
+      // adds to the op is that less its compute.
+      auto exposed = [t](const Cost& comm, const Cost& compute) {
+        if (comm.is_constant() && comm.constant_value() == 0) return comm;
+        return max(compute, comm) + min(compute, comm) / t - compute;
+      };
+      c.forward_comm = exposed(c.forward_comm, c.forward_compute);
+      c.backward_comm = exposed(c.backward_comm, times.backward_compute * f);
     }
     if (op.op == "moe" && L.expert > 1) {
       // Dispatch and combine: the routed tokens all-to-all over the expert group, each way.
@@ -512,7 +529,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   }
   for (std::size_t st = 0; st < stages; ++st) {
     Cost S = training ? F[st] + B[st] : F[st];
-    Cost exchange = 0;
+    Cost exchange = 0, gathers = 0;  // the gradients' exchange; ZeRO 1 and 2's weight gathers
     const Part parts[] = {{weights[st] - expert_weights[st], L.data, L.tensor},
                           {expert_weights[st], L.data / L.expert, L.tensor * L.expert}};
     double updated = 0, sharded = 0, state = 0;  // parameters; bytes per device
@@ -524,7 +541,8 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       double r = static_cast<double>(part.replicas);
       // ZeRO 1 and 2: the gradients reduce-scattered and the weights gathered once per step; else an
       // all-reduce. (ZeRO 3's collectives run per layer and microbatch: zero3 above.)
-      if (training && L.zero != 3) exchange = exchange + (L.zero > 0 ? (reduce + gather) / 2 : reduce);
+      if (training && L.zero != 3) exchange = exchange + (L.zero > 0 ? reduce / 2 : reduce);
+      if (training && (L.zero == 1 || L.zero == 2)) gathers = gathers + gather / 2;
       updated += L.zero > 0 ? part.params / r : part.params;
       // Memory: ZeRO 1 shards the master copy and the moments, 2 the gradients too, 3 the weights too.
       double whole = 0, split = 0;
@@ -535,7 +553,11 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       sharded += split / r;
     }
     if (training && L.zero == 3) S = max(S, zero3[st]);
-    if (overlap) exchange = max(exchange - B[st], Cost(0));
+    // Overlapped, the gradients' exchange runs beside the last microbatch's
+    // backward, and the weights' gathers beside the next step's first
+    // forward (Megatron-LM's --overlap-grad-reduce and --overlap-param-gather).
+    if (overlap) exchange = max(exchange - B[st], Cost(0)) + max(gathers - F[st], Cost(0));
+    else exchange = exchange + gathers;
     step_max = max(step_max, S);
     step_sum = step_sum + S;
     exposed = max(exposed, exchange);

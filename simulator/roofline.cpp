@@ -158,6 +158,7 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     out.class_bandwidth_backward[i] = memory_bound_class(c) ? out.bandwidth * backward_efficiency[i] : out.bandwidth;
   }
   out.fixed = out.launch_overhead + out.software_overhead;
+  if (d.kind == "gpu" && d.cores > 0) out.cores = static_cast<double>(d.cores);
   Cost winograd = params.add("software.winograd", plan.software_winograd.value_or(1));
   constrain("software.winograd", {0, 1e300, true, false});
   int conv = static_cast<int>(OpClass::conv);
@@ -182,7 +183,49 @@ bool winograd_shape(const compiler::PlanOp& op) {
          (groups.empty() || groups.front() == 1);
 }
 
-OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch) {
+namespace {
+
+// A tile's edge along a dimension of `d`: kTile, or the power of two
+// that covers a smaller d, at least kMinTile (libraries ship narrow tiles for
+// skinny products).
+Cost edge(const Cost& d) { return min(Cost(kTile), max(Cost(kMinTile), exp2(ceil(log2(d))))); }
+
+// Adds one product's work, m x k by k x n, `instances` of them, to `padded`
+// (as tiled over `cores`) and `useful`.
+void tile(const Cost& m, const Cost& n, const Cost& k, const Cost& instances, double cores, Cost& padded,
+          Cost& useful) {
+  Cost tm = edge(m), tn = edge(n);
+  Cost tiles = ceil(m / tm) * ceil(n / tn) * instances;
+  Cost fill = Cost(0) - ceil(Cost(0) - Cost(cores) / tiles);  // floor(cores / tiles)
+  Cost split = max(Cost(1), min(fill, ceil(k / kTile)));
+  Cost waves = ceil(tiles * split / cores);
+  padded = padded + waves * cores * tm * tn * k / split;
+  useful = useful + m * n * k * instances;
+}
+
+}  // namespace
+
+WaveFactors wave_factors(const compiler::PlanOp& op, double cores, const Cost& batch, const GemmSplit& split) {
+  WaveFactors w;
+  if (cores <= 0 || op.gemms.empty()) return w;
+  Cost padded_forward = 0, useful_forward = 0, padded_backward = 0, useful_backward = 0;
+  auto part = [](std::int64_t x, std::int64_t by) { return static_cast<double>(std::max<std::int64_t>(1, x / by)); };
+  for (const compiler::Gemm& g : op.gemms) {
+    // A row block's products split n or k; a batched product's instances split.
+    Cost n = part(g.n, g.m_per_sample ? split.n : 1), k = part(g.k, g.m_per_sample ? split.k : 1);
+    Cost count = part(g.count, g.m_per_sample ? 1 : split.count);
+    Cost m = g.m_per_sample ? Cost(static_cast<double>(g.m)) * batch : Cost(static_cast<double>(g.m));
+    Cost instances = g.m_per_sample ? count : count * batch;
+    tile(m, n, k, instances, cores, padded_forward, useful_forward);
+    tile(m, k, n, instances, cores, padded_backward, useful_backward);  // the data gradient
+    tile(n, k, m, instances, cores, padded_backward, useful_backward);  // the weight (or second operand's) gradient
+  }
+  w.forward = padded_forward / useful_forward;
+  w.backward = padded_backward / useful_backward;
+  return w;
+}
+
+OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch, const GemmSplit& split) {
   OpTimes t;
   bool empty = op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0;
   if (empty) return t;  // an input, a reshape: no device work
@@ -193,7 +236,8 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   // Tensors inside the op (attention's scores, the logits' loss) are other kernels' traffic: it adds.
   auto io = [](std::int64_t bytes, std::int64_t scratch) { return static_cast<double>(bytes - scratch); };
   Cost scratch_forward = Cost(static_cast<double>(op.scratch_bytes_forward)) * batch / d.bandwidth;
-  t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate;
+  WaveFactors waves = wave_factors(op, d.cores, batch, split);
+  t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate * waves.forward;
   t.forward_memory = (Cost(io(op.bytes_forward, op.scratch_bytes_forward)) * batch +
                       static_cast<double>(op.weight_bytes)) / bandwidth + scratch_forward;
   t.forward = max(t.forward_compute + scratch_forward, t.forward_memory) + fixed;
@@ -202,7 +246,8 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   if (op.macs_backward == 0 && op.bytes_backward == 0 && op.weight_bytes == 0) return t;
   int c = static_cast<int>(op.op_class);
   t.backward_compute =
-      Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / (winograd ? d.conv3x3_rate_backward : d.class_rate_backward[c]);
+      Cost(2.0 * static_cast<double>(op.macs_backward)) * batch / (winograd ? d.conv3x3_rate_backward : d.class_rate_backward[c]) *
+      waves.backward;
   Cost scratch_backward = Cost(static_cast<double>(op.scratch_bytes_backward)) * batch / d.bandwidth;
   t.backward_memory = (Cost(io(op.bytes_backward, op.scratch_bytes_backward)) * batch +
                        2.0 * static_cast<double>(op.weight_bytes)) / d.class_bandwidth_backward[c] + scratch_backward;

@@ -8,6 +8,22 @@
 //             (memory-bound classes: / efficiency[class] · software[class] as well)
 //   time    = max(compute, memory) + scratch + launch overhead + software overhead
 //
+// On a GPU that gives its multiprocessors (`cores`), the compute terms of
+// GEMM ops (OpResult::gemms: fully connected layers, convolutions as implicit
+// GEMM, attention's products, matmul) are divided by the wave quantisation
+// utilisation of their products (as NeuSight and the CUTLASS profiler count
+// it): a product's output is cut into kTile x kTile tiles (a dimension
+// below kTile into one tile of the power of two that covers it, at least
+// kMinTile: libraries ship narrow tiles for skinny products), one multiprocessor
+// computing one tile at a time, so it takes ceil(tiles / cores) waves, each
+// as long as a whole tile's; where the tiles are too few to fill a wave, the
+// library splits the reduction (split-K) over up to
+// floor(cores / tiles) multiprocessors. Utilisation = the products' MACs /
+// (waves x cores x kTile² x k / split); backward, the data gradient's product
+// (m x k, reducing n) and the weight gradient's (n x k, reducing m).
+// Under tensor parallelism each device's share of a product is tiled
+// (GemmSplit).
+//
 // A framework's `winograd` factor divides the compute term of 3 x 3,
 // stride-1 convolutions on vector units (winograd_shape below).
 //
@@ -56,6 +72,19 @@ struct DeviceCosts {
   // 3 x 3, stride-1 convolutions on the vector units: the class's rates times
   // the framework's `winograd` speed-up (1 on a matrix engine).
   Cost conv3x3_rate, conv3x3_rate_backward;
+  double cores = 0;  // multiprocessors a GEMM's tiles spread over (0: no wave quantisation)
+};
+
+// A GEMM's tile edge (CUTLASS's and cuBLAS's common 128 x 128 threadblock
+// tile); a dimension below it gets the power of two that covers it, at least
+// kMinTile.
+inline constexpr double kTile = 128, kMinTile = 16;
+
+// The part of an op's products one device of a tensor-parallel group
+// computes: n (column parallel) or k (row parallel) of its row-block
+// products divided, and the instances (heads) of its batched ones.
+struct GemmSplit {
+  std::int64_t n = 1, k = 1, count = 1;
 };
 
 // A 2-D convolution with a 3 x 3 kernel, stride 1, no dilation, one group:
@@ -88,7 +117,7 @@ double peak_in(const std::map<std::string, double>& peaks, const std::string& pr
 struct MatrixEfficiency {
   double conv, matmul, attention, recurrent, conv_tf32;
 };
-inline constexpr MatrixEfficiency kMatrixEfficiency{0.473, 0.566, 0.589, 0.5, 0.2815};
+inline constexpr MatrixEfficiency kMatrixEfficiency{0.7955, 0.566, 0.7314, 0.5, 0.3206};
 double default_efficiency(compiler::OpClass c, bool matrix_engine = false, bool tf32 = false);
 // Whether the experiment's precision runs on the device's matrix engine.
 bool matrix_engine(const compiler::PlanDevice& device, const std::string& precision);
@@ -104,6 +133,13 @@ struct OpTimes {
 };
 
 // The op's forward and backward time at `batch` samples per device.
-OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch);
+OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& batch, const GemmSplit& split = {});
+
+// Wave quantisation's factor (>= 1) on the compute of the op's forward and
+// backward products at `batch` samples: padded work / useful work.
+struct WaveFactors {
+  Cost forward = 1, backward = 1;
+};
+WaveFactors wave_factors(const compiler::PlanOp& op, double cores, const Cost& batch, const GemmSplit& split = {});
 
 }  // namespace dlc::simulator

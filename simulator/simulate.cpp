@@ -184,10 +184,14 @@ bool set_parameter(Params& params, const std::string& key, const std::string& te
 
 double kernels_per_pass(const Plan& plan) {
   bool training = plan.phase == "training";
+  bool casts = plan.software_autocast && plan.precision == "mixed";
   double kernels = 0;
   for (const compiler::PlanOp& op : plan.ops) {
     if (op.macs_forward == 0 && op.bytes_forward == 0 && op.weight_bytes == 0) continue;
     kernels += 1;
+    // Autocast runs GEMM ops (convolutions, linear layers, matmuls) at 16 bits,
+    // casting their weights every forward; normalisations keep theirs.
+    if (casts && op.params > 0 && !op.gemms.empty()) kernels += 1;
     if (training) kernels += (op.data_gradient ? 1 : 0) + (op.params > 0 ? 1 : 0);
   }
   return kernels;

@@ -102,8 +102,10 @@ bool start_model(const compiler::Plan& plan, Simulation& s, DeviceCosts& dev, Ne
 // `samples` (a replica's share of the batch). `extra` receives the step's increase (totals.framework_s).
 struct Simulation;
 Cost framework_step(Simulation& s, const Cost& device_step, const Cost& kernels, const Cost& samples, Cost& extra);
-// Kernels one pass of the model issues: one per op with work forward; in
-// training, backward one per op with a data gradient and one per op with weights.
+// Kernels one pass of the model issues: one per op with work forward (and,
+// with autocast under mixed precision, one more per GEMM op with weights:
+// the weights' cast); in training, backward one per op with a data gradient
+// and one per op with weights.
 double kernels_per_pass(const compiler::Plan& plan);
 // key=value from the command line (--set): the value a number with an
 // optional unit of the parameter's dimension, within its range. False with a

@@ -8,14 +8,17 @@ never reach the fit. The parameters are those of the framework profiles
 (specs/std/frameworks.dlc) and the matrix engines' default efficiencies
 (simulator/roofline.hpp, kMatrixEfficiency), changed through
 `dlc validate --set SCOPE:key=value`. The objective is the calibration MAPE;
-the search is a coordinate descent in each parameter's logarithm (a bracket of
-factors, shrinking when no factor helps), from the values below (those the two
-files hold: update them together).
+the search is a grid over the parameters in GRIDS, then a coordinate descent
+in each parameter's logarithm (a bracket of
+factors, shrinking when no factor helps), with pairs of one framework's
+parameters also moved together, from the values below (those the two files
+hold: update them together).
 It prints the fitted values; writing them into the two files is left to the
 person running it, who reads the result first.
 """
 import argparse
 import csv
+import itertools
 import json
 import math
 import os
@@ -30,23 +33,38 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # mixed, tf32, bf16 or fp16 precision: every such row of the data set runs on tensor cores; convolutions
 # at tf32 have an efficiency of their own (kMatrixEfficiency.conv_tf32).
 MATRIX = ["mixed", "tf32", "bf16", "fp16"]
+# PyTorchNVFuser inherits PyTorch's profile (specs/std/frameworks.dlc): one set of values for both.
+TORCH = ["PyTorch", "PyTorchNVFuser"]
 PARAMETERS = [
-    (["mixed", "bf16", "fp16"], "device.efficiency.conv", 0.473, "", 0.05, 1.0),
-    (["tf32"], "device.efficiency.conv", 0.2815, "", 0.05, 1.0),
+    (["mixed", "bf16", "fp16"], "device.efficiency.conv", 0.7955, "", 0.05, 1.0),
+    (["tf32"], "device.efficiency.conv", 0.3206, "", 0.05, 1.0),
     (MATRIX, "device.efficiency.matmul", 0.566, "", 0.05, 1.0),
-    (MATRIX, "device.efficiency.attention", 0.589, "", 0.05, 1.0),
-    (["PyTorch"], "software.dispatch", 60.0, "us", 0.0, 1e4),
-    (["PyTorch"], "software.step_overhead", 0.0, "ms", 0.0, 1e4),
-    (["PyTorch"], "software.sample_overhead", 9.5, "us", 0.0, 1e5),
-    (["PyTorch"], "software.jitter", 0.055, "", 0.0, 0.5),
-    (["PyTorch"], "software.winograd", 4.0, "", 0.5, 4.0),
-    (["TensorFlow"], "software.dispatch", 60.0, "us", 0.0, 1e4),
-    (["TensorFlow"], "software.step_overhead", 1.83, "ms", 0.0, 1e4),
-    (["TensorFlow"], "software.sample_overhead", 283.0, "us", 0.0, 1e5),
-    (["MegatronLM"], "software.step_overhead", 118.0, "ms", 0.0, 1e5),
+    (MATRIX, "device.efficiency.attention", 0.7314, "", 0.05, 1.0),
+    (TORCH, "software.dispatch", 60.0, "us", 0.0, 1e4),
+    (TORCH, "software.step_overhead", 0.0, "ms", 0.0, 1e4),
+    (TORCH, "software.sample_overhead", 45.19, "us", 0.0, 1e5),
+    (TORCH, "software.jitter", 0.04062, "", 0.0, 0.5),
+    (TORCH, "software.winograd", 4.0, "", 0.5, 4.0),
+    (["TensorFlow"], "software.dispatch", 42.43, "us", 0.0, 1e4),
+    (["TensorFlow"], "software.step_overhead", 0.915, "ms", 0.0, 1e4),
+    (["TensorFlow"], "software.sample_overhead", 800.4, "us", 0.0, 1e5),
+    (["MegatronLM"], "software.step_overhead", 134.4, "ms", 0.0, 1e5),
     (["MegatronLM"], "software.jitter", 0.0, "", 0.0, 0.5),
-    (["DeepSpeed"], "software.collective_latency", 10.0, "us", 0.0, 1e4),
-    (["DeepSpeed"], "software.jitter", 0.17, "", 0.0, 0.5),
+    (["DeepSpeed"], "software.collective_latency", 1.189, "us", 0.0, 1e4),
+    (["DeepSpeed"], "software.jitter", 0.09, "", 0.0, 0.5),
+    (["DeepSpeed"], "software.collective_efficiency", 0.24, "", 0.01, 1.0),
+]
+
+# Parameters that stand in for one another far from the start, so that the
+# descent cannot move them there, are searched on a grid first (every
+# combination, the best kept): DeepSpeed's stragglers (jitter) against its
+# collectives' bandwidth and latency.
+GRIDS = [
+    {
+        ("DeepSpeed", "software.collective_latency"): [0.0, 10.0],
+        ("DeepSpeed", "software.jitter"): [0.0, 0.02, 0.04, 0.06, 0.08, 0.09, 0.1, 0.12, 0.17],
+        ("DeepSpeed", "software.collective_efficiency"): [0.1, 0.15, 0.2, 0.24, 0.25, 0.3, 0.4, 0.6, 1.0],
+    },
 ]
 
 
@@ -84,6 +102,18 @@ def main():
         values = [p[2] for p in PARAMETERS]
         best = objective(args.dlc, data, values)
         print(f"start: calibration MAPE {100 * best:.2f}%", file=sys.stderr)
+        for grid in GRIDS:
+            index = {(p[0][0], p[1]): i for i, p in enumerate(PARAMETERS)}
+            keys = list(grid)
+            for point in itertools.product(*(grid[k] for k in keys)):
+                trial = list(values)
+                for k, v in zip(keys, point):
+                    trial[index[k]] = v
+                err = objective(args.dlc, data, trial)
+                if err < best - 1e-6:
+                    best, values = err, trial
+            print(f"grid {', '.join(f'{s}:{k} = {values[index[(s, k)]]:.4g}' for s, k in keys)}: "
+                  f"{100 * best:.2f}%", file=sys.stderr)
         spread = 4.0
         for rnd in range(args.rounds):
             improved = False
@@ -103,6 +133,24 @@ def main():
                         best, values, improved = err, trial, True
                 print(f"round {rnd + 1} {scopes[0]}:{key} = {values[i]:.4g}{unit}: {100 * best:.2f}%",
                       file=sys.stderr)
+            # Pairs of one framework's parameters move together too: one may
+            # stand in for another (stragglers for slow collectives), so that
+            # neither moves alone.
+            for i, j in [(i, j) for i in range(len(PARAMETERS)) for j in range(i + 1, len(PARAMETERS))
+                         if PARAMETERS[i][0] == PARAMETERS[j][0] and not PARAMETERS[i][1].startswith("device.")]:
+                for fi in (spread ** -0.5, spread ** 0.5):
+                    for fj in (spread ** -0.5, spread ** 0.5):
+                        trial = list(values)
+                        for k, f in ((i, fi), (j, fj)):
+                            lo, hi = PARAMETERS[k][4], PARAMETERS[k][5]
+                            trial[k] = min(max((values[k] or 1.0) * f, lo), hi)
+                        if trial == values:
+                            continue
+                        err = objective(args.dlc, data, trial)
+                        if err < best - 1e-6:
+                            best, values, improved = err, trial, True
+                print(f"round {rnd + 1} {PARAMETERS[i][0][0]}:{PARAMETERS[i][1]} and {PARAMETERS[j][1]}: "
+                      f"{100 * best:.2f}%", file=sys.stderr)
             if not improved:
                 spread = math.sqrt(spread)
                 if spread < 1.05:

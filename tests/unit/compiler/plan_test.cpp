@@ -138,3 +138,64 @@ experiment Train { model = Net; system = G; batch = 1 }
   CHECK(fc.macs_backward == 320);
   CHECK(fc.bytes_backward == (2 * 32 + 5) * 4);
 }
+
+TEST_CASE("plan: an eager framework's attention moves its scores through every kernel of the chain") {
+  // Mixed precision (b = 2) under autocast (softmax writes fp32, f = 4), training: forward
+  // 2 + 4 + 4 + 6 + (8 + 1) + 6 + 2 = 33 B per score, backward 2 + 2 + 5 + 6 + 12 + 6 + 4 + 4 = 41;
+  // without autocast at fp32 (b = f = 4, no casts) 41 and 45; inference leaves dropout out.
+  CHECK(eager_attention_bytes(2, true, true).forward == 33);
+  CHECK(eager_attention_bytes(2, true, true).backward == 41);
+  CHECK(eager_attention_bytes(4, false, true).forward == 41);
+  CHECK(eager_attention_bytes(4, false, true).backward == 45);
+  CHECK(eager_attention_bytes(2, true, false).forward == 24);
+  // In a Plan: 2 heads x 8² scores per sample; fused, 4 and 7 passes of 2 B.
+  std::string spec = R"(
+model A { input x: f32[8, 16]; output attention(x, heads = 2) }
+device G { kind = gpu; peak { fp32 = 10 TFLOPS; fp16 = 20 TFLOPS } memory = 16 GB; memory_bandwidth = 500 GB/s }
+framework Eager { autocast = true; eager_attention = true }
+experiment Fused { model = A; system = G; batch = 4; precision = mixed }
+experiment Unfused { model = A; system = G; batch = 4; precision = mixed; framework = Eager }
+)";
+  Plan fused_plan = plan_of(spec, "Fused"), eager_plan = plan_of(spec, "Unfused");
+  const PlanOp& fused = fused_plan.ops[1];
+  CHECK(fused.scratch_bytes_forward == 128 * 4 * 2);
+  CHECK(fused.scratch_bytes_backward == 128 * 7 * 2);
+  const PlanOp& eager = eager_plan.ops[1];
+  CHECK(eager.scratch_bytes_forward == 128 * 33);
+  CHECK(eager.scratch_bytes_backward == 128 * 41);
+  CHECK(eager.bytes_forward - eager.scratch_bytes_forward == fused.bytes_forward - fused.scratch_bytes_forward);
+}
+
+TEST_CASE("plan: GEMM ops carry their products' shapes for wave quantisation") {
+  std::string spec = R"(
+model M {
+  input x: f32[3, 8, 8]
+  y = conv(x, 6, kernel = 3, pad = 1, groups = 3)
+  output fc(flatten(y), 10)
+}
+model T { input t: f32[8, 16]; output attention(t, heads = 2, kv_heads = 1) }
+device G { kind = gpu; peak { fp32 = 10 TFLOPS } memory = 16 GB; memory_bandwidth = 500 GB/s }
+experiment C { model = M; system = G; batch = 4 }
+experiment A { model = T; system = G; batch = 4 }
+)";
+  auto same = [](const Gemm& g, std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t count, bool rows) {
+    return g.m == m && g.n == n && g.k == k && g.count == count && g.m_per_sample == rows;
+  };
+  Plan c = plan_of(spec, "C");
+  // The convolution as implicit GEMM: 8 x 8 output positions, 6 / 3 channels per group, 1 x 9 inputs
+  // each, 3 groups; the fc: one row of 384 in, 10 out.
+  REQUIRE(c.ops[1].gemms.size() == 1);
+  CHECK(same(c.ops[1].gemms[0], 64, 2, 9, 3, true));
+  REQUIRE(c.ops[3].gemms.size() == 1);
+  CHECK(same(c.ops[3].gemms[0], 1, 10, 384, 1, true));
+  CHECK(c.ops[2].gemms.empty());  // flatten
+  // Attention: Q, K and V (16 + 2 x 8 wide: one key-value head of 8), the scores and P·V per head
+  // (8 x 8 by 8, 8 x 8 by 8), the output projection.
+  Plan pa = plan_of(spec, "A");
+  const PlanOp& a = pa.ops[1];
+  REQUIRE(a.gemms.size() == 4);
+  CHECK(same(a.gemms[0], 8, 32, 16, 1, true));
+  CHECK(same(a.gemms[1], 8, 8, 8, 2, false));
+  CHECK(same(a.gemms[2], 8, 8, 8, 2, false));
+  CHECK(same(a.gemms[3], 8, 16, 16, 1, true));
+}

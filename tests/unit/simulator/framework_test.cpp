@@ -57,6 +57,15 @@ TEST_CASE("framework: an experiment's software group overrides its framework's v
   CHECK(r.totals.iteration_s == approx(80e-6));
 }
 
+TEST_CASE("framework: autocast issues a cast of each op's weights per forward, under mixed precision only") {
+  // Inference at 2 samples, host-bound: 4 fcs and, with autocast at mixed precision, their 4 weight
+  // casts, 10 us each.
+  std::string e = "experiment E { model = Units; system = D; batch = 2; phase = inference; framework = F; ";
+  CHECK(run(e + "precision = mixed; software { autocast = true } }").totals.iteration_s == approx(80e-6));
+  CHECK(run(e + "precision = fp32; software { autocast = true } }").totals.iteration_s == approx(40e-6));
+  CHECK(run(e + "precision = mixed }").totals.iteration_s == approx(40e-6));
+}
+
 TEST_CASE("framework: training issues a backward kernel per input gradient and per weight gradient") {
   // Forward 4 kernels; backward: layer1 (fed by data) its weight gradient only, layers 2-4 both: 11
   // kernels of 1 us against 11 x 0.42 us of device work and sgd's update (4 x 1,048,576 x 12 B at 1 PB/s).
@@ -182,4 +191,56 @@ model Convs {
   CHECK(forward("fp32", "c3s2") == approx(c3 / 4 / (10e12 * 0.7)));
   // On the tensor cores cuDNN runs implicit GEMMs: no speed-up.
   CHECK(forward("fp16", "c3") == approx(c3 / (80e12 * simulator::kMatrixEfficiency.conv)));
+}
+
+TEST_CASE("collectives: a framework's collective efficiency divides the links' bandwidth") {
+  // The gradient all-reduce of Units(4) in fp32 (16,777,216 B) over Quad's 10 GB/s ring: 2 * 3/4 of
+  // it, 2.5165824 ms; at half the bandwidth twice that.
+  std::string e = "experiment E { model = Units; system = Quad; batch = 2 per device; parallel = data; ";
+  double without = run(e + "}").totals.iteration_s;
+  double half = run(e + "software { collective_efficiency = 0.5 } }").totals.iteration_s;
+  CHECK(half - without == approx(2 * 0.75 * 16777216 / 1e10));
+}
+
+TEST_CASE("roofline: wave quantisation tiles a GEMM's output over the multiprocessors") {
+  compiler::PlanOp op;
+  op.op = "fc";
+  // 128 tokens x 1,024 in, 1,024 out: at 8 samples an m = 1,024 product of 8 x 8 = 64 tiles of
+  // 128 x 128, one wave of 108 multiprocessors: 108 x 128² x 1,024 MACs' time for 1,024³ MACs.
+  op.gemms = {{128, 1024, 1024, 1, true}};
+  simulator::WaveFactors w = simulator::wave_factors(op, 108, simulator::Cost(8));
+  CHECK(w.forward.evaluate({}) == approx(108.0 * 16384 * 1024 / (1024.0 * 1024 * 1024)));
+  // Backward the data gradient (1,024 x 1,024 out, reducing 1,024) and the weight gradient (the same
+  // shape, reducing the 1,024 rows): one wave each as well.
+  CHECK(w.backward.evaluate({}) == approx(108.0 * 16384 * 1024 / (1024.0 * 1024 * 1024)));
+  // At 1 sample: 1 x 8 tiles on 80 multiprocessors, so split-K into min(floor(80 / 8), 1,024 / 128)
+  // = 8: 64 tiles of 128 x 128 x 128, one wave: 80 x 128³ against 128 x 1,024².
+  w = simulator::wave_factors(op, 80, simulator::Cost(1));
+  CHECK(w.forward.evaluate({}) == approx(80.0 * 128 * 128 * 128 / (128.0 * 1024 * 1024)));
+  // A skinny product, 16 rows (a batch of 16) by 2,048 by 2,048, on 80: tiles of 16 x 128, 16 of them,
+  // split-K by floor(80 / 16) = 5: one full wave.
+  op.gemms = {{1, 2048, 2048, 1, true}};
+  CHECK(simulator::wave_factors(op, 80, simulator::Cost(16)).forward.evaluate({}) == approx(1.0));
+  // 216 tiles fill exactly two waves of 108: no loss.
+  op.gemms = {{128, 27 * 128, 1024, 1, true}};
+  CHECK(simulator::wave_factors(op, 108, simulator::Cost(8)).forward.evaluate({}) == approx(1.0));
+  // Without multiprocessors (a CPU, a GPU that does not give them), or an op without GEMMs: 1.
+  CHECK(simulator::wave_factors(op, 0, simulator::Cost(8)).forward.evaluate({}) == approx(1.0));
+  op.gemms.clear();
+  CHECK(simulator::wave_factors(op, 108, simulator::Cost(8)).backward.evaluate({}) == approx(1.0));
+}
+
+TEST_CASE("roofline: a GPU's multiprocessors slow products that fill a wave only partly") {
+  // 10 TFLOPS, 4 multiprocessors: at 1 sample fc(1024) is a 1 x 1,024 product in tiles of 16 rows
+  // (the narrowest), 8 of them, split-K by max(1, floor(4 / 8)) = 1: two waves of 4 tiles of
+  // 16 x 128 x 1,024 for 1 x 1,024 x 1,024.
+  std::string spec = std::string(R"(
+device G { kind = gpu; peak { fp32 = 10 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s
+           efficiency { matmul = 1; memory = 1 } launch_overhead = 0 s; cores = 4 }
+block unit(x) { return fc(x, 1024, bias = false) }
+model One { input x: f32[1024]; x = unit(x, name = "fc"); output x }
+)") + "experiment E { model = One; system = G; batch = 1; phase = inference }";
+  dlc::test::SpecRun r = dlc::test::simulate_spec(spec);
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.result.totals.iteration_s == approx(2.0 * 2 * 4 * 16 * 128 * 1024 / 10e12));
 }
