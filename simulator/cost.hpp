@@ -54,6 +54,9 @@ class Cost {
   double constant_value() const;  // only when is_constant()
   Op op() const;
   std::size_t size() const;  // nodes in the tree (shared subtrees once per use)
+  // The node's identity: equal for copies of one Cost (a cache key; the node
+  // lives as long as a Cost holds it).
+  const void* id() const { return node_.get(); }
   // "max((2 * 1.2e+09 / device.peak.fp32), ...)": for dumps and tests.
   std::string to_string(std::span<const std::string> names) const;
 

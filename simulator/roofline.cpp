@@ -236,7 +236,18 @@ OpTimes op_times(const compiler::PlanOp& op, const DeviceCosts& d, const Cost& b
   // Tensors inside the op (attention's scores, the logits' loss) are other kernels' traffic: it adds.
   auto io = [](std::int64_t bytes, std::int64_t scratch) { return static_cast<double>(bytes - scratch); };
   Cost scratch_forward = Cost(static_cast<double>(op.scratch_bytes_forward)) * batch / d.bandwidth;
-  WaveFactors waves = wave_factors(op, d.cores, batch, split);
+  WaveFactors waves;
+  if (d.cores > 0 && !op.gemms.empty()) {
+    std::string key = fmt::format("{}|{},{},{}", batch.id(), split.n, split.k, split.count);
+    for (const compiler::Gemm& g : op.gemms) key += fmt::format("|{},{},{},{},{}", g.m, g.n, g.k, g.count, g.m_per_sample);
+    auto [it, fresh] = d.wave_cache.try_emplace(key);
+    if (fresh) {
+      WaveFactors w = wave_factors(op, d.cores, batch, split);
+      it->second = {w.forward, w.backward};
+    }
+    waves.forward = it->second.first;
+    waves.backward = it->second.second;
+  }
   t.forward_compute = Cost(2.0 * static_cast<double>(op.macs_forward)) * batch / rate * waves.forward;
   t.forward_memory = (Cost(io(op.bytes_forward, op.scratch_bytes_forward)) * batch +
                       static_cast<double>(op.weight_bytes)) / bandwidth + scratch_forward;

@@ -73,6 +73,10 @@ struct DeviceCosts {
   // the framework's `winograd` speed-up (1 on a matrix engine).
   Cost conv3x3_rate, conv3x3_rate_backward;
   double cores = 0;  // multiprocessors a GEMM's tiles spread over (0: no wave quantisation)
+  // op_times' wave factors, forward and backward, one pair of Costs per
+  // distinct products, split and batch: a model's repeated layers share them
+  // (the cost program compiles a shared subtree once).
+  mutable std::map<std::string, std::pair<Cost, Cost>> wave_cache;
 };
 
 // A GEMM's tile edge (CUTLASS's and cuBLAS's common 128 x 128 threadblock
