@@ -143,6 +143,14 @@ TEST_CASE("parallel: tensor_overlap pipelines a tensor collective with its op's 
   double fc = 2 * 1048576 * 8 / 1e13 / 8, comm = 2 * 0.875 * 32768 / 1e10;
   CHECK(layer(run.result, "layer2.fc1").forward_s == approx(comm + fc / 8));
   CHECK(layer(run.result, "layer1.fc1").forward_s == approx(fc));
+  // On a device 1,000 times slower the GEMM is the longer: only the last chunk's exchange shows.
+  Run slow = simulate("device Slow : D { peak { fp32 = 10 GFLOPS } }\n"
+                      "node Box2 { devices = 8 * Slow; link = L; network = Net }\n"
+                      "cluster Pair2 { nodes = 2 * Box2; network = Net }\n"
+                      "experiment E { model = Units; system = Pair2; batch = 16; "
+                      "parallel = hybrid(tensor = 8, tensor_overlap = true) }");
+  REQUIRE_MESSAGE(slow.ok, slow.error);
+  CHECK(layer(slow.result, "layer2.fc1").forward_s == approx(1000 * fc + comm / 8));
 }
 
 TEST_CASE("parallel: gradient accumulation runs m microbatches before one exchange") {
