@@ -33,10 +33,10 @@ namespace {
 // Generated from tests/validation/rows.csv by `dlc validate` (its "intervals"
 // table); the `cli/validate` test fails when these differ from it.
 const ClassInterval kShipped[] = {
-    {"CNN inference", 0.8396, 0.936361, 3},
+    {"CNN inference", 0.839656, 0.936361, 3},
     {"CNN training", 1.00354, 1.14695, 6},
     {"multi-node scaling", 0.899101, 1.07742, 21},
-    {"transformer inference", 0.560623, 1.75721, 5},
+    {"transformer inference", 0.847503, 1.28949, 5},
     {"transformer training", 0.661663, 1.10466, 5},
 };
 

@@ -20,7 +20,7 @@ double lookup(const std::map<std::string, double>& m, std::string_view key, doub
 
 }  // namespace
 
-double default_efficiency(OpClass c, bool matrix_engine, bool tf32) {
+double default_efficiency(OpClass c, bool matrix_engine, bool tf32, bool accelerator) {
   if (matrix_engine) switch (c) {
       case OpClass::conv: return tf32 ? kMatrixEfficiency.conv_tf32 : kMatrixEfficiency.conv;
       case OpClass::matmul: return kMatrixEfficiency.matmul;
@@ -29,8 +29,8 @@ double default_efficiency(OpClass c, bool matrix_engine, bool tf32) {
       default: return 1.0;
     }
   switch (c) {
-    case OpClass::conv: return 0.7;
-    case OpClass::matmul: return 0.8;
+    case OpClass::conv: return accelerator ? kAcceleratorVectorEfficiency.conv : 0.7;
+    case OpClass::matmul: return accelerator ? kAcceleratorVectorEfficiency.matmul : 0.8;
     case OpClass::attention: return 0.7;
     case OpClass::recurrent: return 0.5;
     default: return 1.0;
@@ -115,7 +115,7 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
   bool matrix = matrix_engine(d, plan.precision), tf32 = plan.precision == "tf32";
   for (OpClass c : kClasses) {
     std::string name(compiler::op_class_name(c));
-    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix, tf32)));
+    Cost device = params.add("device.efficiency." + name, lookup(d.efficiency, name, default_efficiency(c, matrix, tf32, d.kind != "cpu")));
     Cost software = params.add("software.efficiency." + name, lookup(plan.software_efficiency, name, 1.0));
     software_efficiency[static_cast<int>(c)] = software;
     // An inference experiment's forward pass, where the device gives its own efficiency for it.

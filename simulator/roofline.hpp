@@ -122,7 +122,16 @@ struct MatrixEfficiency {
   double conv, matmul, attention, recurrent, conv_tf32;
 };
 inline constexpr MatrixEfficiency kMatrixEfficiency{0.7955, 0.566, 0.7314, 0.5, 0.3206};
-double default_efficiency(compiler::OpClass c, bool matrix_engine = false, bool tf32 = false);
+// An accelerator's vector units (a GPU's CUDA cores: fp32 without tf32)
+// have their own convolution and GEMM defaults, fitted to the same rows; a
+// CPU's vector units keep the defaults above (dlc calibrate fits those to
+// the machine it runs on).
+struct VectorEfficiency {
+  double conv, matmul;
+};
+inline constexpr VectorEfficiency kAcceleratorVectorEfficiency{0.7, 1.0};
+double default_efficiency(compiler::OpClass c, bool matrix_engine = false, bool tf32 = false,
+                          bool accelerator = false);
 // Whether the experiment's precision runs on the device's matrix engine.
 bool matrix_engine(const compiler::PlanDevice& device, const std::string& precision);
 constexpr double kDefaultMemoryEfficiency = 0.8;

@@ -124,7 +124,22 @@ model One { input x: f32[1024]; x = unit(x, name = "fc"); output x }
   };
   const double flops = 2.0 * 1048576 * 64;
   CHECK(forward("fp16") == approx(flops / (80e12 * simulator::kMatrixEfficiency.matmul)));
-  CHECK(forward("fp32") == approx(flops / (10e12 * 0.8)));
+  CHECK(forward("fp32") == approx(flops / (10e12 * simulator::kAcceleratorVectorEfficiency.matmul)));
+}
+
+TEST_CASE("roofline: a CPU's vector units keep their own defaults, not an accelerator's") {
+  std::string spec = R"(
+device C { kind = cpu; peak { fp32 = 10 TFLOPS } memory = 80 GB; memory_bandwidth = 1000 TB/s; launch_overhead = 0 s }
+block unit(x) { return fc(x, 1024, bias = false) }
+model One { input x: f32[1024]; x = unit(x, name = "fc"); output x }
+experiment E { model = One; system = C; batch = 64; phase = inference; precision = fp32 }
+)";
+  dlc::test::SpecRun r = dlc::test::simulate_spec(spec);
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.result.totals.iteration_s == approx(2.0 * 1048576 * 64 / (10e12 * 0.8)));
+  CHECK(simulator::default_efficiency(compiler::OpClass::conv) == 0.7);
+  CHECK(simulator::default_efficiency(compiler::OpClass::conv, false, false, true) ==
+        simulator::kAcceleratorVectorEfficiency.conv);
 }
 
 TEST_CASE("interval: the workload class of an experiment") {
