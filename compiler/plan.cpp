@@ -236,6 +236,7 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     else if (key == "winograd") p.software_winograd = value.number;
     else if (key == "autocast") p.software_autocast = value.boolean;
     else if (key == "eager_attention") p.software_eager_attention = value.boolean;
+    else if (key == "eager_rmsnorm") p.software_eager_rmsnorm = value.boolean;
     else if (key == "name") p.software_name = value.text;
   };
   if (const Value* v = get(e, "framework"); v && v->decl)
@@ -300,6 +301,11 @@ Plan lower(const CheckedModule& m, const CheckedDecl& e) {
     // Batch normalisation in training computes the batch's mean and variance
     // first: two more passes over its input (inference uses the running ones).
     if (l.op == "batchnorm" && p.phase == "training") op.bytes_forward = (3 * in + out) * b;
+    if (l.op == "rmsnorm" && p.software_eager_rmsnorm) {
+      EagerNormBytes e = eager_rmsnorm_bytes(b);
+      op.bytes_forward = out * e.forward;
+      op.bytes_backward = no_backward ? 0 : out * e.backward;
+    }
     // Tensors inside the op (attention's scores) that go through memory.
     op.scratch_bytes_forward = l.scratch_forward * b;
     op.scratch_bytes_backward = no_backward ? 0 : l.scratch_backward * b;

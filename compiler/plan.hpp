@@ -87,6 +87,30 @@ inline EagerAttentionBytes eager_attention_bytes(std::int64_t b, bool fp32_softm
   return {forward, backward};
 }
 
+// Bytes per element of an RMSNorm run as separate kernels, as eager PyTorch
+// runs torch.nn.RMSNorm and the RMSNorm that torchtitan and Hugging Face
+// write: y = (x.float() * rsqrt(mean(x.float()^2) + eps)).to(b) * weight, b
+// the element size. Forward: the upcast reads b and writes 4; the square
+// reads and writes 4; the mean reads 4 (per-row results negligible); the
+// scaling reads and writes 4; the downcast reads 4 and writes b; the weight's
+// product reads and writes b:
+//   forward  = (b + 4) + 8 + 4 + 8 + (4 + b) + 2b = 28 + 4b
+// Backward, through autograd: the weight's product writes the input gradient
+// (reads b, writes b) and reduces the weight's (reads the gradient and the
+// saved product, writes their product, reads it: 4b); the downcast's reads b
+// and writes 4; the scaling's reads the gradient and x, writes the gradient
+// and the row sums' products (4 + 4 + 4, then 4 + 4 + 4); the mean's expands
+// (writes 4); the square's reads the gradient and x and writes 4 + 4 + 4;
+// the two paths' gradients add (4 + 4 + 4); the upcast's reads 4 and writes
+// b:
+//   backward = 2b + 4b + (b + 4) + 24 + 4 + 12 + 12 + (4 + b) = 8b + 60
+// Fused kernels: 2b and 3b (read x, write y; read the gradient and x, write
+// the input gradient).
+struct EagerNormBytes {
+  std::int64_t forward, backward;
+};
+inline EagerNormBytes eager_rmsnorm_bytes(std::int64_t b) { return {28 + 4 * b, 8 * b + 60}; }
+
 struct PlanLink {
   std::string name;
   double bandwidth = 0;   // B/s, per direction
@@ -189,6 +213,7 @@ struct Plan {
   std::optional<double> software_winograd;            // speed-up of 3 x 3 convolutions on vector units
   bool software_autocast = false;  // mixed precision cast op by op: a weight cast kernel per weighted op
   bool software_eager_attention = false;  // attention's scores through separate kernels (eager_attention_bytes)
+  bool software_eager_rmsnorm = false;    // RMSNorm as separate kernels (eager_rmsnorm_bytes)
   std::string software_name;
   PlanSystem system;
   std::vector<PlanOp> ops;

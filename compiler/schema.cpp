@@ -256,6 +256,8 @@ const Schema& software_schema() {
                         "(Winograd-class algorithms the framework's library picks); 1 by default")),
       boolean("eager_attention", "attention's scores go through separate kernels (scaling, mask, softmax, "
               "dropout), each reading and writing them, softmax in fp32 under autocast; default: fused kernels"),
+      boolean("eager_rmsnorm", "RMSNorm runs as separate kernels (upcast, square, mean, scaling, downcast, "
+              "weight), as eager PyTorch runs torch.nn.RMSNorm; default: one fused kernel"),
       boolean("autocast", "mixed precision cast op by op (PyTorch's torch.autocast): each GEMM op with weights "
               "(convolution, linear layer) issues one more kernel per forward pass, its weights' cast to 16 bits"),
   }};
@@ -332,9 +334,10 @@ const Schema& experiment_schema() {
         }(),
         integer("microbatch", "samples per microbatch: the global batch is run as microbatches through the "
                 "pipeline, or accumulated, with one gradient exchange and optimizer step per batch", 1, 1e9),
-        choice("recompute", {"none", "selective", "full"},
+        choice("recompute", {"none", "selective", "ops", "full"},
                "activation recomputation: selective recomputes attention's scores (Korthikanti et al. 2022), "
-               "full every layer's forward from its input"),
+               "ops every layer's ops but its attention kernel and every other matrix product (PyTorch's "
+               "op-level selective checkpointing, torchtitan's policy), full every layer's forward from its input"),
         choice("phase", {"training", "inference"}, "training or inference"),
         reference("framework", {DeclKind::framework}, "the framework's profile (std.frameworks): its "
                   "efficiencies and host overheads; `software { ... }` overrides single values"),

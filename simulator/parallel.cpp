@@ -297,17 +297,21 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
   }
   std::vector<bool> repeated(unit_names.size(), false);  // a `layerN.` unit, not a lone op
   for (std::size_t i = 0; i < n; ++i) repeated[unit_of[i]] = plan.ops[i].name.find('.') != std::string::npos;
-  bool full = plan.recompute == "full", selective = plan.recompute == "selective";
+  bool full = plan.recompute == "full", selective = plan.recompute == "selective", ops = plan.recompute == "ops";
 
   struct OpCost {
     Cost forward, backward, recompute;         // per microbatch, comm included
     Cost forward_comm, backward_comm;          // the communication part
     Cost forward_compute, forward_memory;      // roofline terms, for the bound
     double kept = 0;                           // bytes kept per sample on one device
+    double kept_all = 0;                       // ... were nothing recomputed
+    double recompute_macs = 0;                 // per sample: what op-level recomputation runs again
     double params = 0;                         // on one device
   };
   std::vector<OpCost> costs(n);
   std::vector<bool> inplace = shared_with_inplace(plan);
+  std::size_t counted_unit = SIZE_MAX;  // op-level recomputation: the unit whose products are being counted
+  int products = 0;
   double update_per_param = update_traffic(plan);
   for (std::size_t i = 0; i < n; ++i) {
     const PlanOp& op = plan.ops[i];
@@ -378,7 +382,50 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       double core = 2 * tokens * tokens * width;  // MACs of Q·Kᵀ and P·V
       c.recompute = Cost(2 * core) * microbatch / dev.class_rate[static_cast<int>(OpClass::attention)] * f;
     }
-    c.kept = (inplace[i] ? 0.0 : static_cast<double>(op.activation_bytes) * out_share(i)) + internal * f;
+    double out = inplace[i] ? 0.0 : static_cast<double>(op.activation_bytes) * out_share(i);
+    c.kept = c.kept_all = out + internal * f;
+    if (ops && training && repeated[unit_of[i]]) {
+      // Op-level selective checkpointing as torchtitan's policy runs it (PyTorch's
+      // selective activation checkpointing, `selective_ac_option = "op"`): within a
+      // layer, the output of every odd-numbered matrix product and of the attention
+      // kernel is kept; every other product and every other op runs its forward
+      // again in backward. Attention's products count in the order Q, K, V, output;
+      // any other op with products (fc, matmul, conv) counts as one.
+      if (counted_unit != unit_of[i]) counted_unit = unit_of[i], products = 0;
+      auto kept_product = [&] { return ++products % 2 == 1; };
+      if (op.op == "attention") {
+        double tokens = static_cast<double>(op.output.at(0)), width = static_cast<double>(op.output.at(1));
+        double heads = static_cast<double>(attr(op, "heads")), groups_kv = static_cast<double>(attr(op, "kv_heads"));
+        double kv_width = (groups_kv > 0 ? groups_kv : heads) * width / heads;
+        const double per_token_macs[4] = {width * width, width * kv_width, width * kv_width, width * width};
+        const double widths[3] = {width, kv_width, kv_width};
+        // The kernel's output (the context) and what it keeps for backward stay: the
+        // op's internal tensors less Q, K and V.
+        c.kept = (internal - tokens * (width + 2 * kv_width) * b) * f;
+        double recomputed = 0;
+        bool output_recomputed = false;
+        for (int k = 0; k < 4; ++k) {
+          if (kept_product()) c.kept += k < 3 ? tokens * widths[k] * b * f : out;
+          else {
+            recomputed += tokens * per_token_macs[k];
+            output_recomputed = output_recomputed || k == 3;
+          }
+        }
+        c.recompute_macs = recomputed;
+        double fraction = op.macs_forward > 0 ? recomputed / static_cast<double>(op.macs_forward) : 0;
+        c.recompute = (c.forward - c.forward_comm) * fraction + (output_recomputed ? c.forward_comm : Cost(0));
+      } else if (!op.gemms.empty()) {
+        if (!kept_product()) {
+          c.kept = internal * f;
+          c.recompute = c.forward;
+          c.recompute_macs = static_cast<double>(op.macs_forward);
+        }
+      } else {
+        c.kept = 0;
+        c.recompute = c.forward;
+        c.recompute_macs = static_cast<double>(op.macs_forward);
+      }
+    }
     double p_share = op.op == "moe" ? 1.0 / (t * e) : tensor_split(i) ? 1.0 / t : 1.0;
     c.params = static_cast<double>(op.params) * p_share;
   }
@@ -397,6 +444,13 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     }
   }
   double recompute_working = 0;
+  if (ops) {
+    // What one layer recomputes lives while its backward runs.
+    std::vector<double> recomputed(unit_names.size(), 0);
+    for (std::size_t i = 0; i < n; ++i) recomputed[unit_of[i]] += costs[i].kept_all - costs[i].kept;
+    for (std::size_t u = 0; u < unit_names.size(); ++u)
+      if (repeated[u]) recompute_working = std::max(recompute_working, recomputed[u]);
+  }
   if (full) {
     for (std::size_t i = 0; i < n; ++i)
       if (repeated[unit_of[i]] && training) costs[i].recompute = costs[i].forward;
@@ -460,7 +514,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     bool dropped = full && repeated[unit_of[i]];
     if (!dropped) kept[st] += c.kept;
   }
-  if (full)
+  if (full || ops)
     for (std::size_t u = 0; u < unit_names.size(); ++u)
       if (repeated[u]) {
         std::size_t first = 0;
@@ -497,6 +551,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
     if (!training) continue;
     macs += static_cast<double>(op.macs_backward);
     if (full && repeated[unit_of[i]]) macs += static_cast<double>(op.macs_forward);
+    macs += costs[i].recompute_macs;
     if (selective && op.op == "attention" && !flag(op, "flash")) {
       double tokens = static_cast<double>(op.output.at(0));
       macs += 2 * tokens * tokens * static_cast<double>(op.output.at(1));

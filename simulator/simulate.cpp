@@ -57,7 +57,7 @@ std::string fitting_changes(const Plan& plan, double capacity) {
   }
   if (training && !model_parallel && plan.recompute != "full") {
     std::vector<Variant> recompute;
-    for (const char* r : {"selective", "full"})
+    for (const char* r : {"selective", "ops", "full"})
       if (plan.recompute != r) {
         Plan v = plan;
         v.recompute = r;

@@ -35,8 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MATRIX = ["mixed", "tf32", "bf16", "fp16"]
 # The fp32 rows run on the GPUs' vector units (CUDA cores): their convolution and GEMM efficiencies are
 # simulator/roofline.hpp's kAcceleratorVectorEfficiency.
-# PyTorchNVFuser inherits PyTorch's profile (specs/std/frameworks.dlc): one set of values for both.
-TORCH = ["PyTorch", "PyTorchNVFuser"]
+# PyTorchNVFuser and PyTorchCompile inherit PyTorch's profile (specs/std/frameworks.dlc): one set of values for both.
+TORCH = ["PyTorch", "PyTorchNVFuser", "PyTorchCompile"]
 PARAMETERS = [
     (["mixed", "bf16", "fp16"], "device.efficiency.conv", 0.7955, "", 0.05, 1.0),
     (["tf32"], "device.efficiency.conv", 0.3206, "", 0.05, 1.0),
@@ -47,7 +47,7 @@ PARAMETERS = [
     (TORCH, "software.dispatch", 60.0, "us", 0.0, 1e4),
     (TORCH, "software.step_overhead", 0.0, "ms", 0.0, 1e4),
     (TORCH, "software.sample_overhead", 45.19, "us", 0.0, 1e5),
-    (TORCH, "software.jitter", 0.04062, "", 0.0, 0.5),
+    (TORCH, "software.jitter", 0.04831, "", 0.0, 0.5),
     (TORCH, "software.winograd", 4.0, "", 0.5, 4.0),
     (["TensorFlow"], "software.dispatch", 40.0, "us", 0.0, 1e4),
     (["TensorFlow"], "software.step_overhead", 2.0, "ms", 0.0, 1e4),

@@ -166,6 +166,29 @@ experiment Unfused { model = A; system = G; batch = 4; precision = mixed; framew
   CHECK(eager.bytes_forward - eager.scratch_bytes_forward == fused.bytes_forward - fused.scratch_bytes_forward);
 }
 
+TEST_CASE("plan: an eager framework's RMSNorm moves its tensor through every kernel of the chain") {
+  // b = 2: forward (2 + 4) + 8 + 4 + 8 + (4 + 2) + 4 = 36 B per element, backward 4 + 8 + 6 + 24 + 4 + 12
+  // + 12 + 6 = 76; at fp32 44 and 92; fused, 2b and 3b.
+  CHECK(eager_rmsnorm_bytes(2).forward == 36);
+  CHECK(eager_rmsnorm_bytes(2).backward == 76);
+  CHECK(eager_rmsnorm_bytes(4).forward == 44);
+  CHECK(eager_rmsnorm_bytes(4).backward == 92);
+  std::string spec = R"(
+model R { input x: f32[8, 16]; y = fc(x, 16); output rmsnorm(y) }
+device G { kind = gpu; peak { fp32 = 10 TFLOPS; fp16 = 20 TFLOPS } memory = 16 GB; memory_bandwidth = 500 GB/s }
+framework Eager { eager_rmsnorm = true }
+experiment Fused { model = R; system = G; batch = 4; precision = mixed }
+experiment Unfused { model = R; system = G; batch = 4; precision = mixed; framework = Eager }
+)";
+  Plan fused_plan = plan_of(spec, "Fused"), eager_plan = plan_of(spec, "Unfused");
+  REQUIRE(fused_plan.ops.size() == 3);
+  // 128 elements per sample; fused, read and write (and the gradient's three passes) of 2 B.
+  CHECK(fused_plan.ops[2].bytes_forward == 128 * 2 * 2);
+  CHECK(fused_plan.ops[2].bytes_backward == 128 * 3 * 2);
+  CHECK(eager_plan.ops[2].bytes_forward == 128 * 36);
+  CHECK(eager_plan.ops[2].bytes_backward == 128 * 76);
+}
+
 TEST_CASE("plan: GEMM ops carry their products' shapes for wave quantisation") {
   std::string spec = R"(
 model M {

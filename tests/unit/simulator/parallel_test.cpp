@@ -225,6 +225,38 @@ model TL {
   // input's 1,024), as simulate_test.cpp's s·b·h·(12 + 24/t + 2·a·s/(h·t)).
   double tp = activations("Duo", "hybrid(tensor = 2)", "none");
   CHECK(tp - tp_sp == approx((2 * 6144 + 1024) / 2.0));
+  // Op-level recomputation (torchtitan's policy) keeps, per layer and sequence, attention's Q and V
+  // (products 1 and 3: 128 elements each), its context and probabilities (128 + 2 * 64) and fc1's
+  // output (product 5: 512); K (2), the output projection (4) and fc2 (6) run again, as do the norms,
+  // gelu and the adds: 1,024 elements, 2,048 B, 8,192 B for 4 sequences. Each layer's input is kept
+  // as under full recomputation, and what one layer recomputes (19,456 - 8,192 B) while it runs.
+  double ops = activations("D", "hybrid(tensor = 1)", "ops");
+  CHECK(one - ops == approx(2 * 19456 + 1024 - (1024 + 1024 + 2 * 8192 + (19456 - 8192))));
+}
+
+TEST_CASE("parallel: op-level recomputation runs every other product and the ops between them again") {
+  std::string spec = R"(
+block tlayer(x) {
+  x = add(x, attention(layernorm(x), 2, causal = true))
+  return add(x, fc(gelu(fc(layernorm(x), 64)), 16))
+}
+model TL {
+  input x: f32[8, 16]
+  repeat layer in 1..=2 { x = tlayer(x, name = "") }
+  output x
+}
+)";
+  auto flops = [&](const char* recompute) {
+    Run run = simulate(spec + fmt::format("experiment E {{ model = TL; system = D; batch = 4; precision = fp16; "
+                                          "parallel = hybrid(tensor = 1); recompute = {} }}",
+                                          recompute));
+    REQUIRE_MESSAGE(run.ok, run.error);
+    return run.result.utilisation->hardware_flops_per_step;
+  };
+  // Per layer and sequence: attention's K and output projections (8 tokens x 16 x 16 MACs each), fc2
+  // (8 x 64 x 16) and the two layer norms (N = 128 MACs each, docs/language.md), over 2 layers and 4
+  // sequences, 2 FLOPs per MAC.
+  CHECK(flops("ops") - flops("none") == approx(2.0 * 4 * 2 * (2048 + 2048 + 8192 + 2 * 128)));
 }
 
 TEST_CASE("parallel: the layout's errors say which product is wrong") {
