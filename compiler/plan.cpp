@@ -60,6 +60,7 @@ PlanDevice device(const CheckedDecl& d) {
   out.memory_bandwidth = number(d, "memory_bandwidth");
   if (const Value* v = get(d, "launch_overhead")) out.launch_overhead = v->number;
   out.power = number(d, "power");
+  out.power_limit = number(d, "power_limit");
   out.cores = static_cast<std::int64_t>(number(d, "cores"));
   return out;
 }

@@ -130,6 +130,7 @@ struct PlanDevice {
   std::map<std::string, double> efficiency_inference;  // the forward pass's in inference, where given
   std::optional<double> launch_overhead;  // s
   double power = 0;                       // W (0: not given)
+  double power_limit = 0;                 // W: a cap below `power` (0: none)
   std::int64_t cores = 0;                 // cores or streaming multiprocessors (0: not given)
 };
 

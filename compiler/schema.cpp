@@ -132,6 +132,8 @@ const Schema& device_schema() {
             "the forward pass's in inference experiments (no state kept for a backward); default: efficiency"),
       quantity("launch_overhead", dims::time(), "fixed cost per kernel or primitive"),
       positive(quantity("power", dims::power(), "board or socket power")),
+      positive(quantity("power_limit", dims::power(), "the power the board is capped at (nvidia-smi -pl), below "
+                        "`power`: the compute rates fall as the cube root of the ratio; energy counts the cap")),
       integer("cores", "cores or streaming multiprocessors (on a GPU, what GEMMs' tiles spread over: wave "
               "quantisation)"),
       positive(quantity("clock", dims::frequency(), "clock under load")),

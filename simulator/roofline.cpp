@@ -1,6 +1,7 @@
 #include "simulator/roofline.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 namespace dlc::simulator {
@@ -98,11 +99,26 @@ bool device_costs(const compiler::Plan& plan, Params& params, DeviceCosts& out, 
     error = fmt::format("device '{}' has no memory_bandwidth: the roofline needs it", d.name);
     return false;
   }
-  out.peak = params.add("device.peak", peak, lang::dims::op_rate());
+  // A power cap below the board power the peaks are quoted at lowers the
+  // clock: dynamic power goes as f·V², and V as f along the voltage-frequency
+  // curve, so the compute rates fall as the cube root of the ratio.
+  double clock = 1;
+  if (d.power_limit > 0) {
+    if (d.power <= 0) {
+      error = fmt::format("device '{}' gives power_limit but not power: a cap lowers the clock relative to the "
+                          "board power its peaks are quoted at",
+                          d.name);
+      return false;
+    }
+    clock = std::cbrt(std::min(1.0, d.power_limit / d.power));
+  }
+  Cost clock_factor = params.add("device.power_clock", clock);
+  params.constrain(*params.find("device.power_clock"), {0, 1, true, false});
+  out.peak = params.add("device.peak", peak, lang::dims::op_rate()) * clock_factor;
   // Normalisations, elementwise ops and pooling run on the vector units, where the device gives their rate.
   Cost vector = out.peak;
   if (double v = vector_peak_at(d, plan.precision); v > 0) {
-    vector = params.add("device.vector_peak", v, lang::dims::op_rate());
+    vector = params.add("device.vector_peak", v, lang::dims::op_rate()) * clock_factor;
     params.constrain(*params.find("device.vector_peak"), {0, 1e300, true, false});
   }
   out.memory_bandwidth = params.add("device.memory_bandwidth", d.memory_bandwidth, lang::dims::bandwidth());

@@ -121,7 +121,7 @@ double peak_in(const std::map<std::string, double>& peaks, const std::string& pr
 struct MatrixEfficiency {
   double conv, matmul, attention, recurrent, conv_tf32;
 };
-inline constexpr MatrixEfficiency kMatrixEfficiency{0.7955, 0.566, 0.7314, 0.5, 0.3206};
+inline constexpr MatrixEfficiency kMatrixEfficiency{0.7955, 0.566, 0.7314, 0.5, 0.294};
 // An accelerator's vector units (a GPU's CUDA cores: fp32 without tf32)
 // have their own convolution and GEMM defaults, fitted to the same rows; a
 // CPU's vector units keep the defaults above (dlc calibrate fits those to
@@ -129,7 +129,7 @@ inline constexpr MatrixEfficiency kMatrixEfficiency{0.7955, 0.566, 0.7314, 0.5, 
 struct VectorEfficiency {
   double conv, matmul;
 };
-inline constexpr VectorEfficiency kAcceleratorVectorEfficiency{0.7, 1.0};
+inline constexpr VectorEfficiency kAcceleratorVectorEfficiency{0.7634, 1.0};
 double default_efficiency(compiler::OpClass c, bool matrix_engine = false, bool tf32 = false,
                           bool accelerator = false);
 // Whether the experiment's precision runs on the device's matrix engine.

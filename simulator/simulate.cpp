@@ -527,7 +527,11 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     if (epochs) r.totals.total_s = *r.totals.epoch_s * values[*epochs];
   }
   r.totals.memory_per_device_bytes = memory;
-  if (sys.device.power > 0) r.energy_per_sample_j = sys.device.power * devices * step / global;
+  // A capped board draws at most its cap.
+  double power = sys.device.power_limit > 0 && sys.device.power > 0
+                     ? std::min(sys.device.power, sys.device.power_limit)
+                     : sys.device.power;
+  if (power > 0) r.energy_per_sample_j = power * devices * step / global;
   // How well the step uses the devices (compiler/result.hpp, Utilisation).
   compiler::Utilisation u;
   double model_macs = 0;
@@ -557,7 +561,7 @@ bool evaluate(const Simulation& s, std::span<const double> values, compiler::Res
     r.totals.total_s = *r.steps * step;
   }
   if (r.totals.total_s) {
-    if (sys.device.power > 0) r.energy_j = sys.device.power * devices * *r.totals.total_s;
+    if (power > 0) r.energy_j = power * devices * *r.totals.total_s;
     if (p.price) {
       double units = p.price_per == "node" ? static_cast<double>(sys.nodes) : devices;
       r.cost_usd = *p.price * units * *r.totals.total_s;
