@@ -35,6 +35,19 @@ constexpr double kSend = 0.8192e-6;
 // sgd in fp32 reads and writes 12 B per parameter at 1 PB/s.
 constexpr double kUpdate = 1048576 * 12 / 1e15;
 
+// Two pre-norm transformer layers over 8 tokens of 16 features, 2 heads.
+constexpr const char* kTwoLayers = R"(
+block tlayer(x) {
+  x = add(x, attention(layernorm(x), 2, causal = true))
+  return add(x, fc(gelu(fc(layernorm(x), 64)), 16))
+}
+model TL {
+  input x: f32[8, 16]
+  repeat layer in 1..=2 { x = tlayer(x, name = "") }
+  output x
+}
+)";
+
 }  // namespace
 
 TEST_CASE("parallel: a 1F1B pipeline's step is m stages of the slowest plus the bubble") {
@@ -186,17 +199,7 @@ TEST_CASE("parallel: tensor groups stay in a node, data groups cross the network
 TEST_CASE("parallel: sequence parallelism and recomputation keep Korthikanti et al.'s activations") {
   // s = 8 tokens, h = 16, a = 2 heads (a·s/h = 1), b = 4 sequences, fp16. Without parallelism a
   // layer keeps s·b·h·(12 + 24 + 2·a·s/h) = 512 * 38 B (simulate_test.cpp), plus its input.
-  std::string layers = R"(
-block tlayer(x) {
-  x = add(x, attention(layernorm(x), 2, causal = true))
-  return add(x, fc(gelu(fc(layernorm(x), 64)), 16))
-}
-model TL {
-  input x: f32[8, 16]
-  repeat layer in 1..=2 { x = tlayer(x, name = "") }
-  output x
-}
-)";
+  const std::string layers = kTwoLayers;
   auto activations = [&](const std::string& system, const std::string& parallel, const std::string& recompute) {
     Run run = simulate(layers + fmt::format("experiment E {{ model = TL; system = {}; batch = 4; precision = fp16; "
                                             "parallel = {}; recompute = {} }}",
@@ -235,17 +238,7 @@ model TL {
 }
 
 TEST_CASE("parallel: op-level recomputation runs every other product and the ops between them again") {
-  std::string spec = R"(
-block tlayer(x) {
-  x = add(x, attention(layernorm(x), 2, causal = true))
-  return add(x, fc(gelu(fc(layernorm(x), 64)), 16))
-}
-model TL {
-  input x: f32[8, 16]
-  repeat layer in 1..=2 { x = tlayer(x, name = "") }
-  output x
-}
-)";
+  const std::string spec = kTwoLayers;
   auto flops = [&](const char* recompute) {
     Run run = simulate(spec + fmt::format("experiment E {{ model = TL; system = D; batch = 4; precision = fp16; "
                                           "parallel = hybrid(tensor = 1); recompute = {} }}",
