@@ -390,7 +390,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
       // layer, the output of every odd-numbered matrix product and of the attention
       // kernel is kept; every other product and every other op runs its forward
       // again in backward. Attention's products count in the order Q, K, V, output;
-      // any other op with products (fc, matmul, conv) counts as one.
+      // any other op with products (fc, matmul, conv, a mixture of experts) counts as one.
       if (counted_unit != unit_of[i]) counted_unit = unit_of[i], products = 0;
       auto kept_product = [&] { return ++products % 2 == 1; };
       if (op.op == "attention") {
@@ -414,7 +414,7 @@ bool build_parallel(const Plan& plan, Simulation& s, std::string& error) {
         c.recompute_macs = recomputed;
         double fraction = op.macs_forward > 0 ? recomputed / static_cast<double>(op.macs_forward) : 0;
         c.recompute = (c.forward - c.forward_comm) * fraction + (output_recomputed ? c.forward_comm : Cost(0));
-      } else if (!op.gemms.empty()) {
+      } else if (!op.gemms.empty() || op.op == "moe") {
         if (!kept_product()) {
           c.kept = internal * f;
           c.recompute = c.forward;

@@ -237,6 +237,30 @@ TEST_CASE("parallel: sequence parallelism and recomputation keep Korthikanti et 
   CHECK(one - ops == approx(2 * 19456 + 1024 - (1024 + 1024 + 2 * 8192 + (19456 - 8192))));
 }
 
+TEST_CASE("parallel: op-level recomputation keeps a mixture of experts' output as one product's") {
+  // Two layers of add(x, moe(layernorm(x))) over [8, 16] in fp16, one sequence: the moe is each
+  // layer's first product, kept; the norm's and the add's outputs (128 elements each) are recomputed.
+  // Without recomputation each layer keeps 2 x 128 elements more; with it the second layer's input
+  // (128) is kept and one layer's recomputed 256 live while it runs: 2 * 256 - 128 - 256 = 128
+  // elements, 256 B, fewer.
+  std::string spec = R"(
+block mlayer(x) { return add(x, moe(layernorm(x), 4, 2, 32)) }
+model M {
+  input x: f32[8, 16]
+  repeat layer in 1..=2 { x = mlayer(x, name = "") }
+  output x
+}
+)";
+  auto memory = [&](const char* recompute) {
+    Run run = simulate(spec + fmt::format("experiment E {{ model = M; system = D; batch = 1; precision = fp16; "
+                                          "parallel = hybrid(tensor = 1); recompute = {} }}",
+                                          recompute));
+    REQUIRE_MESSAGE(run.ok, run.error);
+    return run.result.totals.memory_per_device_bytes;
+  };
+  CHECK(memory("none") - memory("ops") == approx(256));
+}
+
 TEST_CASE("parallel: op-level recomputation runs every other product and the ops between them again") {
   const std::string spec = kTwoLayers;
   auto flops = [&](const char* recompute) {
